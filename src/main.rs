@@ -1,0 +1,5 @@
+//! Command-line entry point: composition root only.
+
+fn main() {
+    println!("awala-gateway");
+}

@@ -1,0 +1,14 @@
+//! The pure Awala protocol core: RAMF, messages, PKI, CMS and channel sessions.
+//!
+//! Nothing here performs I/O, spawns tasks or reads the clock: callers pass `now`, trust anchors
+//! and keys in, and get values or typed errors out. Inputs are parsed as BER where the libraries
+//! emit BER; everything we produce is strict DER.
+//!
+//! Layout:
+//! - [`limits`]: every size and time limit.
+//! - [`error`]: the error kinds shared by all layers.
+//! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
+
+pub mod error;
+pub mod keys;
+pub mod limits;
