@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need, then runs them.
+# README's second command and .ci/run both call this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "interop harnesses (npm packages pinned by lockfile, Bouncy Castle from Debian)"
+bash tests/interop/setup.sh
+bash tests/jvm/setup.sh
+
+step "backing services"
+bash scripts/services.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --all-targets --locked
