@@ -158,6 +158,7 @@ pub(super) struct DerReader<'a> {
 }
 
 impl<'a> DerReader<'a> {
+    /// A reader over consecutive elements (not wrapped in an outer TLV).
     pub fn new(bytes: &'a [u8]) -> Self {
         DerReader { bytes, position: 0 }
     }
@@ -175,6 +176,7 @@ impl<'a> DerReader<'a> {
         Ok(DerReader::new(value))
     }
 
+    /// Whether every element has been read.
     pub fn is_empty(&self) -> bool {
         self.position >= self.bytes.len()
     }

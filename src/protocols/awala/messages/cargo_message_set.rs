@@ -34,6 +34,7 @@ pub fn classify_item(item: &[u8]) -> CargoItem {
 }
 
 impl CargoMessageSet {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         let items = self
             .messages
@@ -43,6 +44,7 @@ impl CargoMessageSet {
         tlv(Tag::Sequence, &items.concat())
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let mut items = DerReader::open(
             bytes,

@@ -13,6 +13,7 @@ pub struct CargoCollectionRequest {
 }
 
 impl CargoCollectionRequest {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         tlv(
             Tag::Sequence,
@@ -20,6 +21,7 @@ impl CargoCollectionRequest {
         )
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let limit = envelope_limit(&[MAX_CERTIFICATE_LENGTH]);
         let mut fields = DerReader::open(bytes, Tag::Sequence, "cargo collection request", limit)?;

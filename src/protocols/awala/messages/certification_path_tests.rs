@@ -142,7 +142,25 @@ fn rotation_carries_its_format_signature() {
     }
 }
 
+/// Stand-in certificates: any SEQUENCE, which is all this layer checks.
+fn fake_certificates() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..300)
+        .prop_map(|contents| tlv(Tag::Sequence, &contents).expect("tlv"))
+}
+
 proptest! {
+    #[test]
+    fn round_trips_in_both_encodings(
+        leaf_der in fake_certificates(),
+        certificate_authorities_der in proptest::collection::vec(fake_certificates(), 0..4),
+    ) {
+        let path = CertificationPath { leaf_der, certificate_authorities_der };
+        for encoding in [CertificationPathEncoding::Js, CertificationPathEncoding::Jvm] {
+            let encoded = path.encode_as(encoding).expect("encode");
+            prop_assert_eq!(CertificationPath::decode_with_encoding(&encoded).expect("decode"), (path.clone(), encoding));
+        }
+    }
+
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = CertificationPath::decode(&bytes);

@@ -22,6 +22,7 @@ pub struct NodeConnectionParams {
 }
 
 impl NodeConnectionParams {
+    /// Encodes as strict DER; the Internet address must be a domain name.
     pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
         check_address(&self.internet_address)?;
         Ok(constructed(
@@ -34,6 +35,7 @@ impl NodeConnectionParams {
         )?)
     }
 
+    /// Decodes strict DER and parses the keys and the Internet address it carries.
     pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
         let limit = envelope_limit(&[
             MAX_RECIPIENT_FIELD_LENGTH,

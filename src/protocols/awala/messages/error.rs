@@ -26,6 +26,7 @@ pub enum MessageError {
 }
 
 impl MessageError {
+    /// The kind bindings map to a status code.
     pub fn kind(&self) -> ProtocolErrorKind {
         match self {
             MessageError::Asn1(error) => error.kind(),

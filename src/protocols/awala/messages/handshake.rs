@@ -15,10 +15,12 @@ pub struct HandshakeChallenge {
 }
 
 impl HandshakeChallenge {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         tlv(Tag::Sequence, &tlv(ctx(0), &self.nonce)?)
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let limit = envelope_limit(&[MAX_HANDSHAKE_NONCE_LENGTH]);
         let mut fields = DerReader::open(bytes, Tag::Sequence, "handshake challenge", limit)?;
@@ -38,6 +40,7 @@ pub struct HandshakeResponse {
 }
 
 impl HandshakeResponse {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         let signatures = self
             .nonce_signatures
@@ -50,6 +53,7 @@ impl HandshakeResponse {
         )
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let list_limit = envelope_limit(&[MAX_NONCE_SIGNATURE_LENGTH; MAX_HANDSHAKE_SIGNATURES]);
         let limit = envelope_limit(&[list_limit]);

@@ -24,6 +24,7 @@ pub struct PrivateNodeRegistration {
 }
 
 impl PrivateNodeRegistration {
+    /// Encodes as strict DER; the Internet address must be a domain name.
     pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
         check_address(&self.internet_gateway_internet_address)?;
         let mut fields = vec![
@@ -41,6 +42,7 @@ impl PrivateNodeRegistration {
         Ok(constructed(Tag::Sequence, &fields)?)
     }
 
+    /// Decodes strict DER and parses the keys and the Internet address it carries.
     pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
         let limit = envelope_limit(&[
             MAX_CERTIFICATE_LENGTH,
@@ -133,6 +135,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn round_trips_without_session_key(
+            node in proptest::collection::vec(any::<u8>(), 0..200),
+            gateway in proptest::collection::vec(any::<u8>(), 0..200),
+            address in "[a-z0-9]{1,20}\\.[a-z]{2,6}",
+        ) {
+            let registration = PrivateNodeRegistration {
+                private_node_certificate_der: node,
+                gateway_certificate_der: gateway,
+                internet_gateway_internet_address: address,
+                session_key: None,
+            };
+            let encoded = registration.encode().expect("encode");
+            prop_assert_eq!(PrivateNodeRegistration::decode(&encoded).expect("decode"), registration);
+        }
+
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = PrivateNodeRegistration::decode(&bytes);

@@ -16,6 +16,7 @@ pub struct ParcelDelivery {
 }
 
 impl ParcelDelivery {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         constructed(
             Tag::Sequence,
@@ -26,6 +27,7 @@ impl ParcelDelivery {
         )
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let limit = envelope_limit(&[MAX_DELIVERY_ID_LENGTH, MAX_PARCEL_LENGTH]);
         let mut fields = DerReader::open(bytes, Tag::Sequence, "parcel delivery", limit)?;

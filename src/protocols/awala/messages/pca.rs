@@ -19,6 +19,7 @@ pub struct ParcelCollectionAck {
 }
 
 impl ParcelCollectionAck {
+    /// Format signature followed by the DER structure.
     pub fn serialize(&self) -> Result<Vec<u8>, Asn1Error> {
         let body = constructed(
             Tag::Sequence,
@@ -31,6 +32,7 @@ impl ParcelCollectionAck {
         Ok(MessageType::Pca.prefix(&body))
     }
 
+    /// Checks the format signature, then decodes the DER structure; trailing octets are an error.
     pub fn deserialize(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let body = MessageType::Pca.strip(bytes)?;
         let limit = envelope_limit(&[
@@ -101,9 +103,7 @@ mod tests {
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = ParcelCollectionAck::deserialize(&bytes);
-            let mut prefixed = MessageType::Pca.prefix(&bytes);
-            prefixed.truncate(prefixed.len());
-            let _ = ParcelCollectionAck::deserialize(&prefixed);
+            let _ = ParcelCollectionAck::deserialize(&MessageType::Pca.prefix(&bytes));
         }
     }
 }

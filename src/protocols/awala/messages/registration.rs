@@ -62,6 +62,12 @@ pub struct PrivateNodeRegistrationAuthorization {
 impl PrivateNodeRegistrationAuthorization {
     /// Signs with the gateway's identity key and serialises.
     pub fn sign(&self, gateway_key: &IdentityPrivateKey) -> Result<Vec<u8>, MessageError> {
+        if self.gateway_data.len() > MAX_PNRA_GATEWAY_DATA_LENGTH {
+            // Clients would get a PNRA we ourselves refuse when it comes back in a PNRR.
+            return Err(MessageError::InvalidArgument(format!(
+                "gateway data is over {MAX_PNRA_GATEWAY_DATA_LENGTH} octets"
+            )));
+        }
         let expiry = date_time_digits(&self.expiry_date)?;
         let plaintext = pnra_plaintext(expiry.as_bytes(), &self.gateway_data)?;
         let signature = gateway_key.sign_pss(&plaintext, pss())?;

@@ -16,6 +16,7 @@ pub struct ServiceMessage {
 }
 
 impl ServiceMessage {
+    /// Encodes as strict DER.
     pub fn encode(&self) -> Result<Vec<u8>, Asn1Error> {
         constructed(
             Tag::Sequence,
@@ -26,6 +27,7 @@ impl ServiceMessage {
         )
     }
 
+    /// Decodes strict DER, enforcing the limits of `limits.rs`; trailing octets are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Asn1Error> {
         let limit = envelope_limit(&[MAX_CONTENT_TYPE_LENGTH, MAX_SDU_PLAINTEXT_LENGTH]);
         let mut fields = DerReader::open(bytes, Tag::Sequence, "service message", limit)?;
