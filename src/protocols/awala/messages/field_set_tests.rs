@@ -122,6 +122,36 @@ fn rejects_trailing_octets_and_constructed_payload() {
     assert!(FieldSet::decode(&constructed_payload).is_err());
 }
 
+#[test]
+fn oversize_payload_is_too_large() {
+    use crate::protocols::awala::error::ProtocolErrorKind;
+    let mut fields = example();
+    fields.payload = vec![0; MAX_RAMF_PAYLOAD_LENGTH + 1];
+    let error =
+        FieldSet::decode(&encode_unchecked(&fields, "20261123070920")).expect_err("too large");
+    assert_eq!(error.kind(), ProtocolErrorKind::TooLarge);
+    fields.payload.pop();
+    assert_eq!(
+        FieldSet::decode(&fields.encode().expect("encode")).expect("decode"),
+        fields
+    );
+}
+
+#[test]
+fn rejects_negative_ttl_and_trailing_dot() {
+    let mut encoded = example().encode().expect("encode");
+    // TTL contents 0E 10 become 8E 10: negative.
+    let position = encoded
+        .windows(4)
+        .position(|w| w == [0x83, 0x02, 0x0E, 0x10])
+        .expect("ttl");
+    encoded[position + 2] = 0x8E;
+    assert!(FieldSet::decode(&encoded).is_err());
+    let mut dotted = example();
+    dotted.recipient.internet_address = Some("example.com.".to_string());
+    assert!(FieldSet::decode(&encode_unchecked(&dotted, "20261123070920")).is_err());
+}
+
 fn field_sets() -> impl Strategy<Value = FieldSet> {
     (
         "0[a-f0-9]{64}",
