@@ -57,3 +57,29 @@ pub const SESSION_KEY_ID_LENGTH: usize = 8;
 pub const UKM_LENGTH: usize = 64;
 /// RSA modulus sizes accepted for identity keys.
 pub const RSA_MODULUS_BITS: [u32; 3] = [2048, 3072, 4096];
+
+// === Control messages and payload plaintexts (see `messages/`) ===
+
+/// Most items we decode from one CargoMessageSet. Real items (PCAs, parcels) are over 100
+/// octets, so a full cargo holds under 100 000; the cap bounds the per-item bookkeeping.
+pub const MAX_CARGO_MESSAGE_SET_ITEMS: usize = 100_000;
+/// Longest service-message content type we decode.
+pub const MAX_CONTENT_TYPE_LENGTH: usize = 1024;
+/// Longest PoWeb parcel delivery id we decode (we issue UUIDs).
+pub const MAX_DELIVERY_ID_LENGTH: usize = 256;
+/// Longest handshake nonce we decode (we issue 16-octet nonces).
+pub const MAX_HANDSHAKE_NONCE_LENGTH: usize = 1024;
+/// Most nonce signatures we accept in one handshake response (clients send one).
+pub const MAX_HANDSHAKE_SIGNATURES: usize = 16;
+/// Largest detached nonce signature (CMS SignedData embedding the signer certificate).
+pub const MAX_NONCE_SIGNATURE_LENGTH: usize = 64 * 1024;
+/// Largest identity or session SubjectPublicKeyInfo we decode (RSA-4096 SPKI is ~550 octets).
+pub const MAX_SPKI_LENGTH: usize = 4096;
+/// Longest session key id we decode (we issue 8 octets).
+pub const MAX_SESSION_KEY_ID_LENGTH: usize = 64;
+/// Largest `gatewayData` in a PNRA (we put a 32-octet digest there).
+pub const MAX_PNRA_GATEWAY_DATA_LENGTH: usize = 1024;
+/// Largest raw RSA-PSS signature (RSA-4096 gives 512 octets).
+pub const MAX_RSA_SIGNATURE_LENGTH: usize = 1024;
+/// Largest serialised PNRA, as embedded in a PNRR.
+pub const MAX_PNRA_LENGTH: usize = 4096;

@@ -8,7 +8,9 @@
 //! - [`limits`]: every size and time limit.
 //! - [`error`]: the error kinds shared by all layers.
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
+//! - [`messages`]: RAMF field set, format signatures, control messages and payload plaintexts.
 
 pub mod error;
 pub mod keys;
 pub mod limits;
+pub mod messages;
