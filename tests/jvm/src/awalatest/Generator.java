@@ -28,17 +28,17 @@ final class Generator {
     static final String IG_ADDRESS = "gateway.example.com";
 
     private final Path out;
-    private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     private final JsonArray items = new JsonArray();
 
     // Identity keys (RSA-2048, generated once per run and reused across items for speed).
-    private KeyPair igKey, pgKey, peKey, peerKey, strangerKey;
-    private X509CertificateHolder igCert, pgCert, peCert, pdaCert, cdaCert, strangerCert;
+    KeyPair igKey, pgKey, peKey, peerKey, strangerKey;
+    X509CertificateHolder igCert, pgCert, peCert, pdaCert, cdaCert, strangerCert;
 
     /** A session key pair with its 8-byte id (awala-jvm SessionKeyPair). */
     record SessionKey(byte[] id, KeyPair pair) {}
 
-    private SessionKey igSession, pgSession, peSession;
+    SessionKey igSession, pgSession, peSession;
 
     Generator(Path out) {
         this.out = out;
@@ -63,6 +63,7 @@ final class Generator {
         detachedSignatureItems(parcel);
         certificationPathItems();
         signedDataItems();
+        new ControlVectors(this).run(parcel);
         Manifest.write(out, "bouncycastle@1.72", now, items);
         System.out.println("wrote " + items.size() + " items to " + out);
     }
@@ -380,13 +381,8 @@ final class Generator {
         return implicitSequence(new DERVisibleString(type), new DEROctetString(content));
     }
 
-    /** awala-jvm's serializeSequence(items, explicitTagging = false). */
     static byte[] implicitSequence(org.bouncycastle.asn1.ASN1Encodable... items) throws Exception {
-        ASN1EncodableVector vector = new ASN1EncodableVector();
-        for (int i = 0; i < items.length; i++) {
-            vector.add(new DERTaggedObject(false, i, items[i]));
-        }
-        return new DERSequence(vector).getEncoded(ASN1Encoding.DER);
+        return PlainChecks.implicitSequence(items);
     }
 
     private JsonObject decrypt(String keyName, String plaintextFile) {
@@ -396,13 +392,13 @@ final class Generator {
         return decrypt;
     }
 
-    private JsonObject rawItem(String name, String kind, byte[] bytes, String expect, String reason) throws Exception {
+    JsonObject rawItem(String name, String kind, byte[] bytes, String expect, String reason) throws Exception {
         String file = name + ".der";
         write(file, bytes);
         return item(name, kind, file, expect, reason);
     }
 
-    private JsonObject item(String name, String kind, String file, String expect, String reason) {
+    JsonObject item(String name, String kind, String file, String expect, String reason) {
         JsonObject item = new JsonObject();
         item.addProperty("name", name);
         item.addProperty("kind", kind);
@@ -416,7 +412,7 @@ final class Generator {
         return item;
     }
 
-    private void write(String relative, byte[] bytes) throws Exception {
+    void write(String relative, byte[] bytes) throws Exception {
         Files.write(out.resolve(relative), bytes);
     }
 
