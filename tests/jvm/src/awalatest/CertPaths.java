@@ -24,7 +24,8 @@ final class CertPaths {
 
     private CertPaths() {}
 
-    record Path(X509CertificateHolder leaf, List<X509CertificateHolder> cas, String encoding) {}
+    /** {@code jvmDecoderError}: why awala-jvm's own decoder rejects this path (JS form), else null. */
+    record Path(X509CertificateHolder leaf, List<X509CertificateHolder> cas, String encoding, String jvmDecoderError) {}
 
     /** awala-jvm's CertificationPath.serialize: implicit tags over the Certificate structures. */
     static byte[] encodeJvm(X509CertificateHolder leaf, List<X509CertificateHolder> cas) throws Exception {
@@ -76,7 +77,16 @@ final class CertPaths {
             X509CertificateHolder leaf = js
                     ? new X509CertificateHolder(ASN1OctetString.getInstance(leafTagged, false).getOctets())
                     : new X509CertificateHolder(Certificate.getInstance(leafTagged, false));
-            return new Path(leaf, cas, js ? "js" : "jvm");
+            String jvmDecoderError = null;
+            if (js) {
+                try {
+                    Certificate.getInstance(leafTagged, false); // what awala-jvm's decoder does
+                    jvmDecoderError = "none: awala-jvm's decoder accepted the JS form";
+                } catch (RuntimeException e) {
+                    jvmDecoderError = e.toString();
+                }
+            }
+            return new Path(leaf, cas, js ? "js" : "jvm", jvmDecoderError);
         } catch (Checker.Malformed e) {
             throw e;
         } catch (Exception e) {

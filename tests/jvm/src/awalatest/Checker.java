@@ -261,6 +261,10 @@ final class Checker {
         }
         expected.strings("ca_sha256", cas);
         expected.string("encoding", path.encoding());
+        if (path.jvmDecoderError() != null && System.getenv("VERBOSE") != null) {
+            // The JS form is read here as OCTET STRINGs; an Android gateway could not read it.
+            System.err.println("  (" + item.name() + ": awala-jvm decoder on the JS form -> " + path.jvmDecoderError() + ")");
+        }
         // awala-jvm's CertificationPath.validate(): the last CA is the root, all CAs are candidates.
         if (path.cas().isEmpty()) {
             throw new Invalid("path has no CAs");
