@@ -179,6 +179,9 @@ final class Checker {
             throw new Invalid("message expired");
         }
         Pki.checkValidity(message.sender(), now);
+        if (message.sender().getSubject().getRDNs(org.bouncycastle.asn1.x500.style.BCStyle.CN).length == 0) {
+            throw new Invalid("sender certificate has no Common Name"); // awala-jvm Certificate.validate()
+        }
         List<X509CertificateHolder> trusted = item.trusted();
         if (trusted != null) {
             List<X509Certificate> path;

@@ -210,7 +210,8 @@ final class Cms {
                 throw new Checker.Malformed("originator key id attribute missing or multi-valued");
             }
             ASN1Encodable value = attribute.getAttrValues().getObjectAt(0);
-            if (!(value instanceof ASN1OctetString octets)) {
+            // awala-jvm requires exactly a DEROctetString here (a constructed BER string is refused).
+            if (!(value instanceof DEROctetString octets)) {
                 throw new Checker.Malformed("originator key id is not an OCTET STRING");
             }
             OriginatorPublicKey originatorKey = kari.getOriginator().getOriginatorKey();

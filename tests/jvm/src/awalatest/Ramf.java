@@ -44,6 +44,15 @@ final class Ramf {
 
     private static final Pattern RECIPIENT_ID = Pattern.compile("^0[a-f0-9]+$");
 
+    /**
+     * Domain syntax as awala-jvm checks it on receipt: dot-separated labels of letters, digits
+     * and inner hyphens (max 63), ending in an alphabetic TLD of 2-24 letters or an IDN "xn--" one.
+     */
+    private static final Pattern DOMAIN = Pattern.compile(
+            "(?i)^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,24})$");
+
+    static final int MAX_PAYLOAD = 8_388_608; // awala-jvm's RAMFMessage.MAX_PAYLOAD_LENGTH
+
     private Ramf() {}
 
     record Fields(String recipientId, String internetAddress, String id, Instant creation, int ttl, byte[] payload) {}
@@ -148,6 +157,9 @@ final class Ramf {
                 throw new Checker.Malformed("recipient id is malformed");
             }
             String address = recipient.size() > 1 ? visible(recipient.getObjectAt(1), 1) : null;
+            if (address != null && (address.length() > 1024 || !DOMAIN.matcher(address).matches())) {
+                throw new Checker.Malformed("recipient Internet address is not a domain name: " + address);
+            }
             String id = ASN1VisibleString.getInstance(f[1], false).getString();
             if (id.length() > 64) {
                 throw new Checker.Malformed("message id longer than 64");
@@ -162,6 +174,9 @@ final class Ramf {
                 throw new Checker.Malformed("TTL above 180 days");
             }
             byte[] payload = ASN1OctetString.getInstance(f[4], false).getOctets();
+            if (payload.length > MAX_PAYLOAD) {
+                throw new Checker.Malformed("payload larger than " + MAX_PAYLOAD);
+            }
             return new Fields(recipientId, address, id, creation, ttl, payload);
         } catch (Checker.Malformed e) {
             throw e;
