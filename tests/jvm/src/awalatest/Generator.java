@@ -117,6 +117,19 @@ final class Generator {
         certificateItem("certificate-private-endpoint", "pe", peCert, pgKey, true, 0);
         certificateItem("certificate-pda", "pda", pdaCert, peKey, false, 0);
         certificateItem("certificate-cda-android", "cda", cdaCert, pgKey, false, 0);
+
+        // Edge cases of BC's encoding that a Rust parser must accept: a serial with the top bit
+        // set (BC pads it to 9 content octets, as half of awala-jvm's serials are), and validity
+        // dates from 2050 on, which BC writes as GeneralizedTime instead of UTCTime.
+        java.math.BigInteger highSerial = new java.math.BigInteger(64, Util.RANDOM).setBit(63);
+        X509CertificateHolder nineOctetSerial = Pki.issue(peerKey.getPublic(), peKey.getPrivate(),
+                now.minus(Duration.ofHours(3)), now.plus(Duration.ofDays(30)), peCert, false, 0, highSerial);
+        write("certs/pda-9-octet-serial.der", nineOctetSerial.getEncoded());
+        certificateItem("certificate-9-octet-serial", "pda-9-octet-serial", nineOctetSerial, peKey, false, 0);
+        X509CertificateHolder until2051 = Pki.issue(strangerKey.getPublic(), strangerKey.getPrivate(),
+                now.minus(Duration.ofDays(1)), Instant.parse("2051-01-01T00:00:00Z"), null, true, 2);
+        write("certs/generalized-time.der", until2051.getEncoded());
+        certificateItem("certificate-generalized-time", "generalized-time", until2051, null, true, 2);
     }
 
     private void certificateItem(String name, String file, X509CertificateHolder cert, KeyPair issuer, boolean ca, int pathLen) {

@@ -87,6 +87,20 @@ final class Pki {
             boolean isCa,
             int pathLen)
             throws Exception {
+        // awala-jvm: BigInteger(64, random), i.e. 1 to 9 content octets once DER-encoded.
+        return issue(subjectKey, issuerKey, start, end, issuerCert, isCa, pathLen, new BigInteger(64, Util.RANDOM));
+    }
+
+    static X509CertificateHolder issue(
+            PublicKey subjectKey,
+            PrivateKey issuerKey,
+            Instant start,
+            Instant end,
+            X509CertificateHolder issuerCert,
+            boolean isCa,
+            int pathLen,
+            BigInteger serial)
+            throws Exception {
         Date notAfter = Date.from(end);
         if (issuerCert != null && issuerCert.getNotAfter().before(notAfter)) {
             notAfter = issuerCert.getNotAfter(); // awala-jvm clamps to the issuer's expiry
@@ -97,7 +111,7 @@ final class Pki {
         X500Name issuer = issuerCert == null ? subject : issuerCert.getSubject();
         SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(subjectKey.getEncoded());
         X509v3CertificateBuilder builder = new X509v3CertificateBuilder(
-                issuer, new BigInteger(64, Util.RANDOM), Date.from(start), notAfter, subject, spki);
+                issuer, serial, Date.from(start), notAfter, subject, spki);
 
         ASN1EncodableVector basicConstraints = new ASN1EncodableVector(2);
         basicConstraints.add(ASN1Boolean.getInstance(isCa));
