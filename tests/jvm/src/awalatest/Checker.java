@@ -99,9 +99,21 @@ final class Checker {
         int passed = 0, failed = 0, skipped = 0;
         for (JsonElement element : manifest.getAsJsonArray("items")) {
             JsonObject json = element.getAsJsonObject();
-            String validateAt = Manifest.optString(json, "validate_at");
-            Item item = new Item(json, dir, validateAt == null ? createdAt : Instant.parse(validateAt));
-            String expect = json.get("expect").getAsString();
+            String name = Manifest.optString(json, "name");
+            String expect = Manifest.optString(json, "expect");
+            Item item;
+            try {
+                String validateAt = Manifest.optString(json, "validate_at");
+                item = new Item(json, dir, validateAt == null ? createdAt : Instant.parse(validateAt));
+                if (name == null || json.get("kind") == null || json.get("file") == null || expect == null) {
+                    throw new IllegalArgumentException("name, kind, file and expect are required");
+                }
+            } catch (RuntimeException e) {
+                // A broken manifest entry fails on its own instead of aborting the whole run.
+                System.out.println("FAIL " + name + ": bad manifest item: " + e.getMessage());
+                failed++;
+                continue;
+            }
             String outcome;
             String detail = null;
             try {
