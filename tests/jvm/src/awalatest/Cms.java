@@ -217,6 +217,9 @@ final class Cms {
             if (originatorKey == null) {
                 throw new Checker.Malformed("originator is not an OriginatorPublicKey");
             }
+            // awala-jvm's getOriginatorKey() reads this structure as an EC SubjectPublicKeyInfo.
+            java.security.KeyFactory.getInstance("EC", Util.BC)
+                    .generatePublic(new java.security.spec.X509EncodedKeySpec(originatorKey.getEncoded()));
             ASN1Encodable curveOid = originatorKey.getAlgorithm().getParameters();
             return new Envelope(data, Util.hex(rKeyId), Util.hex(octets.getOctets()), curveName(curveOid));
         } catch (Checker.Malformed e) {
