@@ -8,3 +8,12 @@ export { SignedData } from '@relaycorp/relaynet-core/build/main/lib/crypto/cms/s
 import pkg from '@relaycorp/relaynet-core/package.json' with { type: 'json' };
 
 export const PRODUCER = `relaynet-core@${pkg.version}`;
+
+// Used by the checker to split "parse" from "validate" for PNRA/PNRR, whose deserialisers do
+// both at once: the library's own DATE-TIME decoder and its asn1js instance.
+export { asn1DateTimeToDate } from '@relaycorp/relaynet-core/build/main/lib/asn1.js';
+
+import { createRequire } from 'node:module';
+
+const requireFromCore = createRequire(createRequire(import.meta.url).resolve('@relaycorp/relaynet-core'));
+export const asn1js = requireFromCore('asn1js');
