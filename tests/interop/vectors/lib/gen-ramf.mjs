@@ -9,6 +9,7 @@ import {
   ServiceMessage,
   SessionEnvelopedData,
 } from './relaynet.mjs';
+import { randomBytes } from 'node:crypto';
 import { addSeconds, DAY, HOUR, isoSeconds, sha256Hex, toArrayBuffer, toBuffer } from './util.mjs';
 
 export async function writeCertificates(out, pki) {
@@ -99,7 +100,8 @@ export async function writeParcels(out, pki, certPaths) {
   const results = {};
 
   async function parcel(name, spec) {
-    const message = new Parcel(spec.recipient ?? { id: nodes.pe.id }, spec.senderCert ?? certs.pda.cert, payload, {
+    const messagePayload = spec.payload ?? payload;
+    const message = new Parcel(spec.recipient ?? { id: nodes.pe.id }, spec.senderCert ?? certs.pda.cert, messagePayload, {
       id: spec.id ?? `${name}-id`,
       creationDate: spec.creationDate ?? addSeconds(now, -HOUR),
       ttl: spec.ttl ?? DAY,
@@ -116,6 +118,7 @@ export async function writeParcels(out, pki, certPaths) {
       file,
       expect: spec.expect ?? 'valid',
       reason: spec.reason,
+      validate_at: spec.validateAt ? isoSeconds(spec.validateAt) : undefined,
       trusted_certificates: spec.trusted === null ? undefined : (spec.trusted ?? trusted),
       fields:
         spec.expect === 'malformed'
@@ -123,9 +126,9 @@ export async function writeParcels(out, pki, certPaths) {
           : ramfFields(message, {
               sender: spec.senderId ?? nodes.peer.id,
               senderCaCount: (spec.chain ?? chain).length,
-              payload,
+              payload: messagePayload,
             }),
-      decrypt: spec.decrypt ? parcelDecrypt : undefined,
+      decrypt: spec.decrypt === true ? parcelDecrypt : spec.decrypt,
     };
     out.item(item);
     results[name] = bytes;
@@ -135,6 +138,20 @@ export async function writeParcels(out, pki, certPaths) {
   await parcel('parcel-valid-sha256', { decrypt: true });
   await parcel('parcel-valid-sha384', { hash: 'SHA-384', decrypt: true });
   await parcel('parcel-valid-sha512', { hash: 'SHA-512', decrypt: true });
+  // Over 64 KiB of field set, so relaynet-core splits eContent into several OCTET STRING
+  // segments and the payload envelope into many 1 KiB [0] pieces (BER a reader must handle).
+  const bigMessage = toBuffer(new ServiceMessage('application/octet-stream', randomBytes(150_000)).serialize());
+  await parcel('parcel-valid-large-payload', {
+    payload: await encryptTo(pki.sessions.peP256, bigMessage),
+    decrypt: await decryptBlock(out, pki, 'peP256', 'parcel-large-service-message', bigMessage),
+  });
+  // The same valid parcel judged at other instants, to exercise validate_at.
+  await parcel('parcel-valid-at-later-time', { validateAt: addSeconds(now, 20 * HOUR) });
+  await parcel('parcel-expired-at-validate-at', {
+    validateAt: addSeconds(now, 2 * DAY),
+    expect: 'invalid',
+    reason: 'creation_date + ttl is before validate_at (2 days after created_at)',
+  });
   await parcel('parcel-valid-internet-address', { recipient: { id: nodes.pe.id, internetAddress: igAddress } });
   await parcel('parcel-expired', {
     creationDate: addSeconds(now, -2 * DAY),
