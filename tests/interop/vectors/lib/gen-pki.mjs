@@ -8,6 +8,7 @@ import {
   issueDeliveryAuthorization,
   issueEndpointCertificate,
   issueGatewayCertificate,
+  NODE_ENGINE,
   SessionKeyPair,
 } from './relaynet.mjs';
 import { exportPkcs8, exportSpki } from './keys.mjs';
@@ -42,6 +43,28 @@ async function withSessionMeta(pair, curve) {
     pkcs8: await exportPkcs8(pair.privateKey),
     spki: await exportSpki(pair.sessionKey.publicKey),
   };
+}
+
+/**
+ * relaynet-core draws serial numbers as 8 random octets, clamping only the first to <= 0x7F, and
+ * asn1js encodes them verbatim. When the first octet is 0x00 and the second < 0x80 (1 in 512
+ * certificates) the INTEGER is not minimal, i.e. not DER. Force that case once so parsers meet it.
+ */
+async function withLeadingZeroSerial(issue) {
+  const original = NODE_ENGINE.getRandomValues;
+  NODE_ENGINE.getRandomValues = function patched(array) {
+    const result = original.call(this, array);
+    if (array.length === 8) {
+      array[0] = 0x00;
+      array[1] &= 0x7f;
+    }
+    return result;
+  };
+  try {
+    return await issue();
+  } finally {
+    NODE_ENGINE.getRandomValues = original;
+  }
 }
 
 /** Certificate plus what a checker must find in it (MANIFEST.md `certificate` fields). */
@@ -132,6 +155,16 @@ export async function buildPki(now) {
     validityStartDate: now,
     validityEndDate: dates.cdaEnd,
   });
+  const pdaLeadingZeroSerial = await withLeadingZeroSerial(() =>
+    issueDeliveryAuthorization({
+      issuerCertificate: peCert,
+      issuerPrivateKey: pe.privateKey,
+      subjectPublicKey: peer.publicKey,
+      validityStartDate: dates.pgStart,
+      validityEndDate: dates.pdaEnd,
+    }),
+  );
+  if (pdaLeadingZeroSerial.getSerialNumber()[0] !== 0) throw new Error('Could not force a 0x00-led serial number');
   // Internet endpoints self-issue their certificates.
   const peerSelfCert = await issueEndpointCertificate({
     issuerPrivateKey: peer.privateKey,
@@ -166,6 +199,7 @@ export async function buildPki(now) {
     pg: await certRecord(pgCert, pg, ig, dates.pgStart, dates.pgEnd, true, 1),
     pe: await certRecord(peCert, pe, pg, dates.pgStart, dates.peEnd, true, 0),
     pda: await certRecord(pda, peer, pe, dates.pgStart, dates.pdaEnd, false, 0),
+    'pda-serial-leading-zero': await certRecord(pdaLeadingZeroSerial, peer, pe, dates.pgStart, dates.pdaEnd, false, 0),
     'pg-self': await certRecord(pgSelfCert, pg, pg, dates.pgSelfStart, dates.pgEnd, true, 2),
     cda: await certRecord(cda, ig, pg, now, dates.cdaEnd, true, 1),
     'cda-jvm-style': await certRecord(cdaJvmStyle, ig, pg, now, dates.cdaEnd, false, 0),

@@ -152,6 +152,8 @@ export async function writeParcels(out, pki, certPaths) {
     expect: 'invalid',
     reason: 'creation_date + ttl is before validate_at (2 days after created_at)',
   });
+  // SignerInfo.sid carries the same non-minimal serial number as the sender certificate.
+  await parcel('parcel-valid-serial-leading-zero', { senderCert: certs['pda-serial-leading-zero'].cert });
   await parcel('parcel-valid-internet-address', { recipient: { id: nodes.pe.id, internetAddress: igAddress } });
   await parcel('parcel-expired', {
     creationDate: addSeconds(now, -2 * DAY),

@@ -17,3 +17,7 @@ import { createRequire } from 'node:module';
 
 const requireFromCore = createRequire(createRequire(import.meta.url).resolve('@relaycorp/relaynet-core'));
 export const asn1js = requireFromCore('asn1js');
+
+// The crypto engine relaynet-core draws certificate serial numbers from; the generator hooks its
+// RNG once to reproduce a rare-but-real serial number shape (see gen-pki.mjs).
+export { NODE_ENGINE } from '@relaycorp/relaynet-core/build/main/lib/crypto/pkijs.js';
