@@ -6,7 +6,9 @@ import { PRODUCER } from './lib/relaynet.mjs';
 import { VectorOutput } from './lib/output.mjs';
 import { floorToSecond } from './lib/util.mjs';
 import { buildPki } from './lib/gen-pki.mjs';
-import { writeCargoAndCcas, writeCertificates, writeParcels } from './lib/gen-ramf.mjs';
+import { writeCertificates } from './lib/gen-certs.mjs';
+import { writeParcels } from './lib/gen-parcels.mjs';
+import { writeCargoAndCcas } from './lib/gen-cargo.mjs';
 import { makeNonce, makeRotation, writeBindingMessages, writeControlMessages, writeRegistrationMessages } from './lib/gen-messages.mjs';
 import { writeDetachedSignatures, writeSessionEnvelopes, writeSignedData } from './lib/gen-crypto.mjs';
 
