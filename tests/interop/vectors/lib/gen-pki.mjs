@@ -1,10 +1,13 @@
 // The PKI behind every generated item: one realistic Awala deployment (Internet gateway,
-// private gateway, private endpoint, peer endpoint) plus a few odd certificates. Node's native
-// RSA key generation is fast, but keys are still shared by all items to keep the run short.
+// private gateway, private endpoint, peer endpoint) plus a few odd certificates. Keys are shared
+// by all items to keep the run short.
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import {
+  derDeserializeRSAPrivateKey,
   generateECDHKeyPair,
-  generateRSAKeyPair,
   getIdFromIdentityKey,
+  getRSAPublicKeyFromPrivate,
   issueDeliveryAuthorization,
   issueEndpointCertificate,
   issueGatewayCertificate,
@@ -13,14 +16,27 @@ import {
 } from './relaynet.mjs';
 import { exportPkcs8, exportSpki } from './keys.mjs';
 import { addSeconds, DAY, HOUR, isoSeconds, toBuffer } from './util.mjs';
-import { randomBytes } from 'node:crypto';
 
-async function makeNode(modulus = 2048) {
-  const keyPair = await generateRSAKeyPair({ modulus });
+/**
+ * RSA identity key pair, loaded the way relaynet-core key stores load identity keys (PKCS#8 via
+ * `derDeserializeRSAPrivateKey`: RSA-PSS with SHA-256). The library's `generateRSAKeyPair` runs
+ * synchronously on the main thread (~15 s for the six keys here); Node's async generator runs
+ * them in parallel on the thread pool.
+ */
+async function makeNode(modulusLength = 2048) {
+  const { privateKey: pkcs8 } = await promisify(generateKeyPair)('rsa', {
+    modulusLength,
+    publicExponent: 0x10001,
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
+  const privateKey = await derDeserializeRSAPrivateKey(pkcs8);
+  const publicKey = await getRSAPublicKeyFromPrivate(privateKey);
   return {
-    ...keyPair,
-    id: await getIdFromIdentityKey(keyPair.publicKey),
-    spki: await exportSpki(keyPair.publicKey),
+    privateKey,
+    publicKey,
+    id: await getIdFromIdentityKey(publicKey),
+    spki: await exportSpki(publicKey),
   };
 }
 
