@@ -22,6 +22,11 @@ import { isoSeconds, sha256Hex, toBuffer } from './util.mjs';
 
 const hex = (value) => toBuffer(value).toString('hex');
 
+// "Awala" + type 0x10 + version 0x00 (the package index does not export this constant).
+const ROTATION_FORMAT_SIGNATURE = Buffer.from('4177616c611000', 'hex');
+const isRotation = (message) =>
+  toBuffer(message).subarray(0, ROTATION_FORMAT_SIGNATURE.length).equals(ROTATION_FORMAT_SIGNATURE);
+
 /** relaynet-core cannot read the JVM (awala-jvm ≥ 1.67) CertificationPath encoding at all. */
 const skipJvmEncoding = (item) =>
   item.fields?.encoding === 'jvm' ? 'JVM CertificationPath encoding is not parseable by relaynet-core' : null;
@@ -67,9 +72,17 @@ export const messageHandlers = {
   cargo_message_set: {
     parse: (bytes) => CargoMessageSet.deserialize(bytes),
     fields: (set) => ({ messages_sha256: () => set.messages.map(sha256Hex) }),
-    // Every item must be something a gateway can classify (parcel, PCA or rotation).
+    // Every item must be something a JS gateway can use (parcel, PCA or rotation), except that
+    // an unparseable CertificateRotation (e.g. JVM-encoded, for Android) is only skipped by it.
     async validate(set) {
-      for (const message of set.messages) await CargoMessageSet.deserializeItem(message);
+      for (const [index, message] of set.messages.entries()) {
+        try {
+          await CargoMessageSet.deserializeItem(message);
+        } catch (err) {
+          if (isRotation(message)) continue;
+          throw new Error(`Message #${index} is unusable: ${err.message}`);
+        }
+      }
     },
   },
   service_message: {
