@@ -8,7 +8,9 @@
 //! - [`limits`]: every size and time limit.
 //! - [`error`]: the error kinds shared by all layers.
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
+//! - [`pki`]: X.509 certificates: parsing, issuance and certification path validation.
 
 pub mod error;
 pub mod keys;
 pub mod limits;
+pub mod pki;
