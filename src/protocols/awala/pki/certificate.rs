@@ -387,3 +387,7 @@ fn to_chrono(time: Time) -> Result<DateTime<Utc>, PkiError> {
     DateTime::from_timestamp(seconds, 0)
         .ok_or_else(|| PkiError::malformed("validity date out of range"))
 }
+
+#[cfg(test)]
+#[path = "certificate_tests.rs"]
+mod tests;

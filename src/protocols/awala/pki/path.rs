@@ -264,3 +264,7 @@ fn may_have_issued(issuer: &Certificate, child: &Certificate) -> bool {
         _ => child.issuer_name_der() == issuer.subject_name_der(),
     }
 }
+
+#[cfg(test)]
+#[path = "path_tests.rs"]
+mod tests;
