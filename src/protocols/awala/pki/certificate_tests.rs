@@ -147,3 +147,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn subject_key_spki_is_the_canonical_rsa_encryption_form() {
+    // `IdentityPublicKey::from_spki_der` takes an RSA-specific fast path; it must produce the
+    // same bytes as OpenSSL's generic encoder, or node ids would change.
+    let pda = chain().pda;
+    let generic = pda.subject_public_key().pkey().public_key_to_der().unwrap();
+    assert_eq!(pda.subject_public_key().spki_der(), &generic[..]);
+    assert_eq!(
+        pda.subject_id(),
+        format!("0{}", hex::encode(sha256(&generic)))
+    );
+}
