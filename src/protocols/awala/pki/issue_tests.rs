@@ -294,3 +294,91 @@ fn invalid_issuance_requests_are_refused() {
     )
     .is_err());
 }
+
+/// Certificates relaynet-core 1.88.2 issued (see `testdata/pki/generate-js-certificates.js`).
+mod relaynet_core {
+    use super::*;
+    use crate::protocols::awala::pki::build_certification_path;
+
+    const INTERNET_GATEWAY: &[u8] = include_bytes!("../testdata/pki/js-internet-gateway.der");
+    const PRIVATE_GATEWAY: &[u8] = include_bytes!("../testdata/pki/js-private-gateway.der");
+    const ENDPOINT: &[u8] = include_bytes!("../testdata/pki/js-endpoint.der");
+    const PDA: &[u8] = include_bytes!("../testdata/pki/js-pda.der");
+
+    fn parse(der: &[u8]) -> Certificate {
+        Certificate::from_der(der).unwrap()
+    }
+
+    #[test]
+    fn relaynet_core_chain_validates() {
+        let (ig, pg, pe, pda) = (
+            parse(INTERNET_GATEWAY),
+            parse(PRIVATE_GATEWAY),
+            parse(ENDPOINT),
+            parse(PDA),
+        );
+        let at = Utc.with_ymd_and_hms(2030, 6, 1, 0, 0, 0).unwrap();
+        let path = build_certification_path(
+            &pda,
+            &[pg.clone(), pe.clone()],
+            std::slice::from_ref(&ig),
+            at,
+            None,
+        )
+        .unwrap();
+        assert_eq!(path, vec![pda, pe, pg, ig]);
+    }
+
+    /// Our encoders produce the same bytes as relaynet-core for everything that is not random
+    /// (serial, keys, signature) or a date.
+    #[test]
+    fn our_encoding_matches_relaynet_core_field_by_field() {
+        let (ig, pg, pe, pda) = (
+            parse(INTERNET_GATEWAY),
+            parse(PRIVATE_GATEWAY),
+            parse(ENDPOINT),
+            parse(PDA),
+        );
+        let cases = [
+            (&ig, &ig, true, 2),
+            (&pg, &ig, true, 1),
+            (&pe, &pg, true, 0),
+            (&pda, &pe, false, 0),
+        ];
+        for (certificate, issuer, is_ca, path_len) in cases {
+            let tbs = &certificate.x509().tbs_certificate;
+            assert_eq!(
+                hex::encode(tbs.signature.to_der().unwrap()),
+                PSS_SHA256_IDENTIFIER_HEX
+            );
+            assert_eq!(
+                certificate.subject_name_der(),
+                &encode_subject_name(certificate.subject_id()).unwrap()[..]
+            );
+            assert_eq!(certificate.issuer_name_der(), issuer.subject_name_der());
+            assert_eq!(
+                certificate.subject_public_key().spki_der(),
+                &tbs.subject_public_key_info.to_der().unwrap()[..]
+            );
+            assert!(matches!(tbs.validity.not_before, Time::UtcTime(_)));
+            let ours = encode_extensions(
+                is_ca,
+                path_len,
+                issuer.subject_public_key(),
+                certificate.subject_public_key(),
+            )
+            .unwrap();
+            let theirs = der_tlv(
+                Tag::ContextSpecific {
+                    constructed: true,
+                    number: TagNumber::N3,
+                },
+                &tbs.extensions.as_ref().unwrap().to_der().unwrap(),
+            )
+            .unwrap();
+            assert_eq!(hex::encode(ours), hex::encode(theirs));
+            assert_eq!(certificate.serial_number().len(), SERIAL_NUMBER_LENGTH);
+            assert_eq!(certificate.common_name().unwrap(), certificate.subject_id());
+        }
+    }
+}
