@@ -4,6 +4,7 @@
 //! handling asks for afterwards (subject id, key ids, validity, DER slices) is precomputed, so
 //! clones are an `Arc` bump and accessors never fail.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -346,13 +347,13 @@ impl Extensions {
             authority_key_id: None,
             unknown_critical: None,
         };
-        for (index, extension) in extensions.iter().enumerate() {
+        // A set rather than pairwise comparison: a 64 KiB certificate can hold thousands of
+        // tiny extensions, and quadratic work there would be a cheap denial of service.
+        let mut seen = HashSet::with_capacity(extensions.len());
+        for extension in extensions {
             let value = extension.extn_value.as_bytes();
             // RFC 5280 §4.2: at most one instance of each extension.
-            if extensions[..index]
-                .iter()
-                .any(|earlier| earlier.extn_id == extension.extn_id)
-            {
+            if !seen.insert(extension.extn_id) {
                 return Err(PkiError::malformed(format!(
                     "duplicate extension {}",
                     extension.extn_id

@@ -160,3 +160,16 @@ fn subject_key_spki_is_the_canonical_rsa_encryption_form() {
         format!("0{}", hex::encode(sha256(&generic)))
     );
 }
+
+#[test]
+fn duplicate_extensions_are_malformed() {
+    let k = keys();
+    let mut spec = OpensslCertificate::new(&k.other.public_key(), None, &k.other);
+    spec.extra_extension = Some(("1.3.6.1.4.1.58708.0.0.0", false));
+    assert!(Certificate::from_der(&spec.der()).is_ok());
+    // A second basicConstraints next to the one the builder always adds.
+    spec.extra_extension = Some(("2.5.29.19", false));
+    let error = Certificate::from_der(&spec.der()).unwrap_err();
+    assert_eq!(error.kind(), ProtocolErrorKind::Malformed);
+    assert!(error.to_string().contains("duplicate"), "{error}");
+}
