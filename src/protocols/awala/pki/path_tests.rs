@@ -463,3 +463,31 @@ fn signature_cache_is_bounded() {
     assert_eq!((cache.hits(), cache.misses()), (0, 4));
     assert!(cache.verify(&c.endpoint, &c.pda).is_err());
 }
+
+/// A chain issued the awala-jvm way by Bouncy Castle 1.72 (extensions ordered BC, SKI, AKI;
+/// see `testdata/pki/GenerateBcCertificates.java`).
+#[test]
+fn bouncy_castle_chain_validates() {
+    let parse = |der: &[u8]| Certificate::from_der(der).unwrap();
+    let ig = parse(include_bytes!("../testdata/pki/bc-internet-gateway.der"));
+    let pg = parse(include_bytes!("../testdata/pki/bc-private-gateway.der"));
+    let pe = parse(include_bytes!("../testdata/pki/bc-endpoint.der"));
+    let pda = parse(include_bytes!("../testdata/pki/bc-pda.der"));
+    assert!(!pda.is_ca());
+    assert_eq!(pda.path_len_constraint(), Some(0));
+    assert_eq!(pda.common_name().as_deref(), Some(pda.subject_id()));
+    assert_eq!(pda.issuer_id().as_deref(), Some(pe.subject_id()));
+    assert_eq!(ig.authority_key_id(), ig.subject_key_id());
+    let at = DateTime::parse_from_rfc3339("2030-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let path = build_certification_path(
+        &pda,
+        &[pg.clone(), pe.clone()],
+        std::slice::from_ref(&ig),
+        at,
+        None,
+    )
+    .unwrap();
+    assert_eq!(path, vec![pda, pe, pg, ig]);
+}
