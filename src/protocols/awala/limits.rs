@@ -32,6 +32,17 @@ pub const MAX_BER_DEPTH: usize = 32;
 pub const MAX_CERTIFICATES_PER_MESSAGE: usize = 16;
 /// Largest certificate we accept (real Awala certificates are ~1-2 KiB).
 pub const MAX_CERTIFICATE_LENGTH: usize = 64 * 1024;
+/// Longest certification path we build, leaf and trust anchor included. Awala paths have at most
+/// four certificates (IG, PG, endpoint, PDA); the bound stops pathological searches.
+pub const MAX_CERTIFICATION_PATH_LENGTH: usize = 8;
+/// Most intermediate plus trusted certificates one path search considers.
+pub const MAX_PATH_CANDIDATE_CERTIFICATES: usize = 64;
+/// Largest `pathLenConstraint` the libraries issue (identity certificates use 2).
+pub const MAX_PATH_LENGTH_CONSTRAINT: u8 = 2;
+/// Largest RSA-PSS salt we accept: the most a 4096-bit modulus can carry, in octets.
+pub const MAX_PSS_SALT_LENGTH: usize = 512;
+/// Successful signature checks remembered by a path validation cache.
+pub const SIGNATURE_CACHE_CAPACITY: usize = 16_384;
 
 /// How far in the future a message's creation date may be before we reject it. The libraries
 /// allow none (senders back-date instead); a small window is harmless and spares clock-skewed

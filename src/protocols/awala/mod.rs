@@ -9,8 +9,10 @@
 //! - [`error`]: the error kinds shared by all layers.
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
 //! - [`messages`]: RAMF field set, format signatures, control messages and payload plaintexts.
+//! - [`pki`]: X.509 certificates: parsing, issuance and certification path validation.
 
 pub mod error;
 pub mod keys;
 pub mod limits;
 pub mod messages;
+pub mod pki;
