@@ -66,7 +66,13 @@ impl Certificate {
                 limit: MAX_CERTIFICATE_LENGTH,
             });
         }
-        let x509 = x509_cert::Certificate::from_der(der)?;
+        let x509 = match x509_cert::Certificate::from_der(der) {
+            Ok(x509) => x509,
+            Err(error) => match super::lenient::with_minimal_serial(der) {
+                Some(copy) => x509_cert::Certificate::from_der(&copy)?,
+                None => return Err(error.into()),
+            },
+        };
         let raw = RawFields::locate(der)?;
         let tbs = &x509.tbs_certificate;
         if tbs.version != Version::V3 {
@@ -183,7 +189,10 @@ impl Certificate {
 
     /// The serial number's content octets (two's complement, as encoded).
     pub fn serial_number(&self) -> &[u8] {
-        self.inner.x509.tbs_certificate.serial_number.as_bytes()
+        // The received octets, not x509-cert's: relaynet-core sometimes writes a redundant
+        // leading zero (see `lenient`), and CMS signer ids repeat the serial as written.
+        super::lenient::raw_serial(&self.inner.der[self.inner.tbs.clone()])
+            .unwrap_or_else(|| self.inner.x509.tbs_certificate.serial_number.as_bytes())
     }
 
     /// The DER of the issuer `Name`, as it appears in the certificate.

@@ -18,6 +18,7 @@ pub mod cache;
 pub mod certificate;
 pub mod error;
 pub mod issue;
+mod lenient;
 pub mod path;
 #[cfg(test)]
 pub(crate) mod testing;
