@@ -8,7 +8,9 @@
 //! - [`limits`]: every size and time limit.
 //! - [`error`]: the error kinds shared by all layers.
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
+//! - [`cms`]: SignedData, detached signatures and session EnvelopedData (BER in, DER out).
 
+pub mod cms;
 pub mod error;
 pub mod keys;
 pub mod limits;

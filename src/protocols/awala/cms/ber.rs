@@ -1,0 +1,261 @@
+//! BER → DER normalisation for CMS input.
+//!
+//! relaynet-core (pkijs) and Bouncy Castle emit BER: indefinite lengths (`80 … 00 00`) and
+//! constructed OCTET STRINGs split into segments. [`normalize`] rewrites just those two things,
+//! so that [`super::tlv::DerReader`] can walk the result:
+//! - every indefinite length becomes definite;
+//! - every constructed universal OCTET STRING (`24`) becomes one primitive `04`.
+//!
+//! Subtrees that need neither are copied byte for byte, never re-encoded: the signature covers
+//! the received signedAttrs, and certificates must stay as issued. DER input (what we and most
+//! strict producers emit) is returned borrowed, without a copy.
+//!
+//! A constructed context-tagged string such as EnvelopedData's `[0] IMPLICIT OCTET STRING`
+//! cannot be recognised without the schema; it comes out as `A0 len { 04 … }`, and the parser
+//! that knows the schema joins the segments with [`join_octet_segments`].
+
+use std::borrow::Cow;
+
+use super::super::limits::{MAX_BER_DEPTH, MAX_RAMF_MESSAGE_LENGTH};
+use super::error::CmsError;
+use super::tlv::{push_length, DerReader, TAG_OCTET_STRING};
+
+const TAG_CONSTRUCTED_OCTET_STRING: u8 = 0x24;
+
+/// The DER form of one BER element spanning all of `input`. Borrowed when already DER-shaped.
+pub(crate) fn normalize(input: &[u8]) -> Result<Cow<'_, [u8]>, CmsError> {
+    if input.len() > MAX_RAMF_MESSAGE_LENGTH {
+        return Err(CmsError::TooLarge {
+            what: "cms value",
+            actual: input.len(),
+            limit: MAX_RAMF_MESSAGE_LENGTH,
+        });
+    }
+    let scan = scan(input, 0)?;
+    if scan.end != input.len() {
+        return Err(CmsError::malformed(format!(
+            "{} trailing octets after the cms value",
+            input.len() - scan.end
+        )));
+    }
+    if !scan.needs_rewrite {
+        return Ok(Cow::Borrowed(input));
+    }
+    let mut out = Vec::with_capacity(input.len());
+    emit(input, 0, &mut out)?;
+    Ok(Cow::Owned(out))
+}
+
+/// Concatenates the content of a string element that may be primitive or (after
+/// normalisation) a constructed sequence of primitive OCTET STRING segments.
+pub(crate) fn join_octet_segments<'a>(
+    constructed: bool,
+    content: &'a [u8],
+) -> Result<Cow<'a, [u8]>, CmsError> {
+    if !constructed {
+        return Ok(Cow::Borrowed(content));
+    }
+    let mut joined = Vec::with_capacity(content.len());
+    let mut reader = DerReader::new(content);
+    while !reader.is_empty() {
+        joined.extend_from_slice(reader.read(TAG_OCTET_STRING, "string segment")?);
+    }
+    Ok(Cow::Owned(joined))
+}
+
+// === Header parsing ===
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    /// Octets of the tag alone.
+    tag_len: usize,
+    /// Octets of tag + length.
+    len: usize,
+    /// First tag octet (class, constructed bit, low tag number or 0x1F).
+    tag: u8,
+    /// None for the indefinite form.
+    length: Option<usize>,
+}
+
+impl Header {
+    fn constructed(&self) -> bool {
+        self.tag & 0x20 != 0
+    }
+}
+
+fn read_header(input: &[u8]) -> Result<Header, CmsError> {
+    let tag = *input
+        .first()
+        .ok_or_else(|| CmsError::malformed("unexpected end of ber input"))?;
+    let mut pos = 1;
+    if tag & 0x1F == 0x1F {
+        // High tag number: base-128 octets, the last without the top bit. Four are plenty.
+        loop {
+            let octet = *input
+                .get(pos)
+                .ok_or_else(|| CmsError::malformed("truncated ber tag"))?;
+            pos += 1;
+            if octet & 0x80 == 0 {
+                break;
+            }
+            if pos > 5 {
+                return Err(CmsError::malformed("ber tag number too large"));
+            }
+        }
+    }
+    let tag_len = pos;
+    let first = *input
+        .get(pos)
+        .ok_or_else(|| CmsError::malformed("truncated ber length"))?;
+    pos += 1;
+    let length = if first == 0x80 {
+        None
+    } else if first < 0x80 {
+        Some(first as usize)
+    } else {
+        let count = (first & 0x7F) as usize;
+        let octets = input
+            .get(pos..pos + count)
+            .filter(|_| count <= 4)
+            .ok_or_else(|| CmsError::malformed("ber length field too long or truncated"))?;
+        pos += count;
+        Some(
+            octets
+                .iter()
+                .fold(0usize, |acc, o| (acc << 8) | *o as usize),
+        )
+    };
+    let header = Header {
+        tag_len,
+        len: pos,
+        tag,
+        length,
+    };
+    if let Some(length) = length {
+        // Checked before anyone allocates or slices on the strength of it.
+        if length > input.len() - pos {
+            return Err(CmsError::malformed("ber element longer than its input"));
+        }
+    } else if !header.constructed() {
+        return Err(CmsError::malformed(
+            "indefinite length on a primitive element",
+        ));
+    }
+    Ok(header)
+}
+
+fn is_end_of_contents(input: &[u8]) -> bool {
+    input.len() >= 2 && input[0] == 0 && input[1] == 0
+}
+
+// === Scan: validate and decide whether a rewrite is needed ===
+
+struct Scan {
+    /// Offset just past the element (past the end-of-contents octets if indefinite).
+    end: usize,
+    needs_rewrite: bool,
+}
+
+fn scan(input: &[u8], depth: usize) -> Result<Scan, CmsError> {
+    if depth > MAX_BER_DEPTH {
+        return Err(CmsError::malformed("ber nesting too deep"));
+    }
+    let header = read_header(input)?;
+    if !header.constructed() {
+        let end = header.len + header.length.unwrap_or(0);
+        return Ok(Scan {
+            end,
+            needs_rewrite: false,
+        });
+    }
+    let mut needs_rewrite = header.tag == TAG_CONSTRUCTED_OCTET_STRING || header.length.is_none();
+    let mut pos = header.len;
+    match header.length {
+        Some(length) => {
+            let end = header.len + length;
+            while pos < end {
+                let child = scan(&input[pos..end], depth + 1)?;
+                needs_rewrite |= child.needs_rewrite;
+                pos += child.end;
+            }
+            Ok(Scan { end, needs_rewrite })
+        }
+        None => loop {
+            let rest = &input[pos..];
+            if is_end_of_contents(rest) {
+                return Ok(Scan {
+                    end: pos + 2,
+                    needs_rewrite,
+                });
+            }
+            if rest.is_empty() {
+                return Err(CmsError::malformed("missing end-of-contents octets"));
+            }
+            pos += scan(rest, depth + 1)?.end;
+        },
+    }
+}
+
+// === Emit: write the DER-shaped form ===
+
+/// Writes the element at the start of `input` to `out`; returns how many input octets it spans.
+/// `input` has been scanned already, so structure errors here are unexpected but still handled.
+fn emit(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, CmsError> {
+    let scanned = scan(input, depth)?;
+    if !scanned.needs_rewrite {
+        out.extend_from_slice(&input[..scanned.end]);
+        return Ok(scanned.end);
+    }
+    let header = read_header(input)?;
+    let content = content_of(input, &header, scanned.end);
+    if header.tag == TAG_CONSTRUCTED_OCTET_STRING {
+        let mut joined = Vec::with_capacity(content.len());
+        collect_segments(content, depth + 1, &mut joined)?;
+        out.push(TAG_OCTET_STRING);
+        push_length(out, joined.len());
+        out.extend_from_slice(&joined);
+        return Ok(scanned.end);
+    }
+    let mut children = Vec::with_capacity(content.len());
+    let mut pos = 0;
+    while pos < content.len() {
+        pos += emit(&content[pos..], depth + 1, &mut children)?;
+    }
+    out.extend_from_slice(&input[..header.tag_len]);
+    push_length(out, children.len());
+    out.extend_from_slice(&children);
+    Ok(scanned.end)
+}
+
+/// Content octets of a scanned element (without the end-of-contents marker).
+fn content_of<'a>(input: &'a [u8], header: &Header, end: usize) -> &'a [u8] {
+    match header.length {
+        Some(_) => &input[header.len..end],
+        None => &input[header.len..end - 2],
+    }
+}
+
+/// Appends the octets of every primitive OCTET STRING segment under a constructed one.
+fn collect_segments(content: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<(), CmsError> {
+    if depth > MAX_BER_DEPTH {
+        return Err(CmsError::malformed("ber nesting too deep"));
+    }
+    let mut pos = 0;
+    while pos < content.len() {
+        let rest = &content[pos..];
+        let header = read_header(rest)?;
+        let end = scan(rest, depth)?.end;
+        let segment = content_of(rest, &header, end);
+        match header.tag {
+            TAG_OCTET_STRING => out.extend_from_slice(segment),
+            TAG_CONSTRUCTED_OCTET_STRING => collect_segments(segment, depth + 1, out)?,
+            other => {
+                return Err(CmsError::malformed(format!(
+                    "octet string segment with tag {other:#04x}"
+                )))
+            }
+        }
+        pos += end;
+    }
+    Ok(())
+}
