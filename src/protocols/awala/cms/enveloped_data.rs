@@ -56,6 +56,19 @@ pub fn session_encrypt(
     recipient: &SessionKey,
     options: EnvelopeOptions,
 ) -> Result<SessionEncryption, CmsError> {
+    let ukm = random_bytes(UKM_LENGTH);
+    encrypt_with(plaintext, recipient, options, Some(&ukm), false)
+}
+
+/// [`session_encrypt`] with the UKM and the KDF `keyInfo` form chosen by the caller, so tests
+/// can produce the variants other implementations may send (no UKM, `{wrapOID, NULL}`).
+pub(super) fn encrypt_with(
+    plaintext: &[u8],
+    recipient: &SessionKey,
+    options: EnvelopeOptions,
+    ukm: Option<&[u8]>,
+    wrap_params_null: bool,
+) -> Result<SessionEncryption, CmsError> {
     if plaintext.len() > MAX_SDU_PLAINTEXT_LENGTH {
         return Err(CmsError::TooLarge {
             what: "plaintext to encrypt",
@@ -69,13 +82,12 @@ pub fn session_encrypt(
         .private_key
         .derive_shared_secret(&recipient.public_key)
         .map_err(|e| CmsError::internal(e.to_string()))?;
-    let ukm = random_bytes(UKM_LENGTH);
     let kek = derive_kek(
         options.kdf_hash,
         options.key_wrap,
-        false,
+        wrap_params_null,
         &shared_secret,
-        Some(&ukm),
+        ukm,
     );
     let cek = random_bytes(options.content_cipher.key_len());
     let iv = random_bytes(AES_BLOCK);
@@ -108,6 +120,9 @@ pub fn session_encrypt(
             &tlv(TAG_OCTET_STRING, &[&wrapped_key]),
         ],
     );
+    let ukm_field = ukm
+        .map(|ukm| tlv(context_constructed(1), &[&tlv(TAG_OCTET_STRING, &[ukm])]))
+        .unwrap_or_default();
     let key_agreement = tlv(
         context_constructed(1),
         &[
@@ -119,7 +134,7 @@ pub fn session_encrypt(
                     &[&originator_algorithm, &point_bits],
                 )],
             ),
-            &tlv(context_constructed(1), &[&tlv(TAG_OCTET_STRING, &[&ukm])]),
+            &ukm_field,
             &key_encryption_algorithm,
             &tlv(TAG_SEQUENCE, &[&recipient_encrypted_key]),
         ],

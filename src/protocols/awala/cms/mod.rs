@@ -27,6 +27,8 @@ mod signed_data_parse;
 mod tlv;
 
 #[cfg(test)]
+mod enveloped_data_tests;
+#[cfg(test)]
 mod signed_data_tests;
 #[cfg(test)]
 mod test_support;
