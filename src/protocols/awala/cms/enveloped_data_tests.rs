@@ -311,3 +311,139 @@ mod properties {
         }
     }
 }
+
+/// OpenSSL's own CMS code as an independent decryptor (notes §3.6): it opens session envelopes
+/// with just the private key. Skipped when the `openssl` command is not installed.
+#[test]
+fn openssl_cli_decrypts_our_envelopes() {
+    use std::process::Command;
+
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("openssl command not found; skipping the oracle test");
+        return;
+    }
+    let directory = std::env::temp_dir().join(format!("cms-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    for curve in CURVES {
+        for options in [
+            EnvelopeOptions::default(),
+            EnvelopeOptions::relaynet_core_js(),
+        ] {
+            let recipient = SessionKeyPair::generate(curve).unwrap();
+            let envelope = session_encrypt(b"oracle", &recipient.session_key(), options)
+                .unwrap()
+                .envelope;
+            let envelope_path = directory.join("envelope.der");
+            let key_path = directory.join("key.pem");
+            std::fs::write(&envelope_path, &envelope).unwrap();
+            std::fs::write(
+                &key_path,
+                recipient
+                    .private_key
+                    .pkey()
+                    .private_key_to_pem_pkcs8()
+                    .unwrap(),
+            )
+            .unwrap();
+            let output = Command::new("openssl")
+                .args(["cms", "-decrypt", "-binary", "-inform", "DER", "-in"])
+                .arg(&envelope_path)
+                .arg("-inkey")
+                .arg(&key_path)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{curve:?} {options:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(output.stdout, b"oracle");
+        }
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// The reverse oracle: OpenSSL encrypts to a certificate for our session key, addressed by key
+/// id, with no UKM; we add the Awala originator-id attribute (OpenSSL cannot) and decrypt.
+#[test]
+fn envelopes_from_the_openssl_cli_decrypt() {
+    use std::process::Command;
+
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::x509::extension::SubjectKeyIdentifier;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    use super::oids::{oid_der, ORIGINATOR_SESSION_KEY_ID};
+    use super::tlv::{context_constructed, TAG_OCTET_STRING};
+
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("openssl command not found; skipping the oracle test");
+        return;
+    }
+    let directory = std::env::temp_dir().join(format!("cms-oracle-in-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    for (curve, cipher, kdf) in [
+        (EcCurve::P256, "-aes128", "sha256"),
+        (EcCurve::P384, "-aes192", "sha384"),
+        (EcCurve::P521, "-aes256", "sha512"),
+    ] {
+        let recipient = SessionKeyPair::generate(curve).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "recipient").unwrap();
+        let name = name.build();
+        let mut builder = X509Builder::new().unwrap();
+        builder.set_version(2).unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(&name).unwrap();
+        builder.set_pubkey(recipient.private_key.pkey()).unwrap();
+        builder
+            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        let ski = SubjectKeyIdentifier::new()
+            .build(&builder.x509v3_context(None, None))
+            .unwrap();
+        builder.append_extension(ski).unwrap();
+        builder
+            .sign(recipient.private_key.pkey(), MessageDigest::sha256())
+            .unwrap();
+        let certificate = builder.build();
+        let certificate_path = directory.join("recipient.pem");
+        let plaintext_path = directory.join("plaintext");
+        std::fs::write(&certificate_path, certificate.to_pem().unwrap()).unwrap();
+        std::fs::write(&plaintext_path, [3u8; 2_500]).unwrap();
+        let output = Command::new("openssl")
+            .args([
+                "cms", "-encrypt", "-binary", "-outform", "DER", cipher, "-keyid",
+            ])
+            .arg("-in")
+            .arg(&plaintext_path)
+            .arg("-recip")
+            .arg(&certificate_path)
+            .args(["-keyopt", &format!("ecdh_kdf_md:{kdf}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let envelope = edit_enveloped_data(&output.stdout, |children| {
+            let attribute = tlv(
+                TAG_SEQUENCE,
+                &[
+                    &oid_der(&ORIGINATOR_SESSION_KEY_ID),
+                    &tlv(TAG_SET, &[&tlv(TAG_OCTET_STRING, &[b"originid"])]),
+                ],
+            );
+            children.push(tlv(context_constructed(1), &[&attribute]));
+        });
+        let decryption = session_decrypt(&envelope, &recipient.private_key).unwrap();
+        assert_eq!(decryption.plaintext, vec![3u8; 2_500]);
+        assert_eq!(decryption.info.originator_key.id.as_bytes(), b"originid");
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
