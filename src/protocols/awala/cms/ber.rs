@@ -259,3 +259,113 @@ fn collect_segments(content: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::protocols::awala::cms::test_support::{to_ber, BerStyle};
+    use crate::protocols::awala::error::ProtocolErrorKind;
+
+    fn kind(input: &[u8]) -> ProtocolErrorKind {
+        normalize(input).unwrap_err().kind()
+    }
+
+    #[test]
+    fn der_is_borrowed() {
+        let der = [0x30, 0x05, 0x04, 0x03, 1, 2, 3];
+        assert!(matches!(normalize(&der).unwrap(), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn indefinite_lengths_and_segmented_strings_become_der() {
+        // SEQUENCE(indefinite) { OCTET STRING(constructed, indefinite) { 01 02, { 03 } }, NULL }
+        let ber = [
+            0x30, 0x80, 0x24, 0x80, 0x04, 0x02, 1, 2, 0x24, 0x03, 0x04, 0x01, 3, 0x00, 0x00, 0x05,
+            0x00, 0x00, 0x00,
+        ];
+        let der = [0x30, 0x07, 0x04, 0x03, 1, 2, 3, 0x05, 0x00];
+        assert_eq!(&*normalize(&ber).unwrap(), &der);
+    }
+
+    #[test]
+    fn context_tagged_constructed_strings_are_left_to_the_schema() {
+        let ber = [0xA0, 0x80, 0x04, 0x01, 1, 0x04, 0x01, 2, 0x00, 0x00];
+        let der = normalize(&ber).unwrap();
+        assert_eq!(&*der, &[0xA0, 0x06, 0x04, 0x01, 1, 0x04, 0x01, 2]);
+        assert_eq!(&*join_octet_segments(true, &der[2..]).unwrap(), &[1, 2]);
+    }
+
+    #[test]
+    fn definite_subtrees_are_copied_verbatim() {
+        // A non-minimal length (81 03) inside an indefinite parent must survive untouched.
+        let ber = [0x30, 0x80, 0x31, 0x81, 0x03, 0x02, 0x01, 0x05, 0x00, 0x00];
+        assert_eq!(
+            &*normalize(&ber).unwrap(),
+            &[0x30, 0x06, 0x31, 0x81, 0x03, 0x02, 0x01, 0x05]
+        );
+    }
+
+    #[test]
+    fn structural_errors_are_malformed() {
+        assert_eq!(kind(&[]), ProtocolErrorKind::Malformed);
+        assert_eq!(kind(&[0x04, 0x05, 1]), ProtocolErrorKind::Malformed);
+        assert_eq!(
+            kind(&[0x04, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]),
+            ProtocolErrorKind::Malformed
+        );
+        assert_eq!(
+            kind(&[0x04, 0x80, 0x00, 0x00]),
+            ProtocolErrorKind::Malformed
+        );
+        assert_eq!(
+            kind(&[0x30, 0x80, 0x05, 0x00]),
+            ProtocolErrorKind::Malformed
+        );
+        assert_eq!(kind(&[0x05, 0x00, 0x00]), ProtocolErrorKind::Malformed);
+        assert_eq!(
+            kind(&[0x24, 0x03, 0x02, 0x01, 0x00]),
+            ProtocolErrorKind::Malformed
+        );
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_malformed() {
+        let depth = MAX_BER_DEPTH + 2;
+        let mut ber = [0x30, 0x80].repeat(depth);
+        ber.extend([0x00, 0x00].repeat(depth));
+        assert_eq!(kind(&ber), ProtocolErrorKind::Malformed);
+    }
+
+    #[test]
+    fn oversized_input_is_too_large() {
+        let input = vec![0u8; MAX_RAMF_MESSAGE_LENGTH + 1];
+        assert_eq!(kind(&input), ProtocolErrorKind::TooLarge);
+    }
+
+    proptest! {
+        #[test]
+        fn ber_forms_of_der_normalise_back_to_it(
+            content in proptest::collection::vec(any::<u8>(), 0..5_000),
+            segment in 1usize..2_000,
+            indefinite_depth in 0usize..4,
+            indefinite_segments in any::<bool>(),
+        ) {
+            let inner = crate::protocols::awala::cms::tlv::tlv(0x04, &[&content]);
+            let der = crate::protocols::awala::cms::tlv::tlv(
+                0x30,
+                &[&crate::protocols::awala::cms::tlv::tlv(0xA0, &[&inner]), &[0x05, 0x00]],
+            );
+            let split = |tag: u8, _: u8| tag == 0x04;
+            let style = BerStyle { indefinite_depth, segment, split: &split, indefinite_segments };
+            let ber = to_ber(&der, &style);
+            prop_assert_eq!(&*normalize(&ber).unwrap(), &der[..]);
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = normalize(&bytes);
+        }
+    }
+}
