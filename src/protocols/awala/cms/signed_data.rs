@@ -60,22 +60,24 @@ pub fn verify(content_info: &[u8]) -> Result<SignedDataVerified, CmsError> {
     let content = parsed
         .encapsulated_content
         .ok_or_else(|| CmsError::invalid("signed data has no encapsulated content"))?;
-    let mut verified = verify_parsed(&parsed, content)?;
+    let mut verified = verify_parsed(&parsed, &[content])?;
     verified.plaintext = content.to_vec();
     Ok(verified)
 }
 
-/// Verifies a detached signature over `content`; refuses one that encapsulates content.
+/// Verifies a detached signature over the concatenation of `content_parts` (passed in parts so
+/// a large plaintext is digested where it lies instead of being copied); refuses a signature
+/// that encapsulates content.
 pub(crate) fn verify_detached_content(
     content_info: &[u8],
-    content: &[u8],
+    content_parts: &[&[u8]],
 ) -> Result<SignedDataVerified, CmsError> {
     let der = ber::normalize(content_info)?;
     let parsed = parse_content_info(&der)?;
     if parsed.encapsulated_content.is_some() {
         return Err(CmsError::invalid("detached signature encapsulates content"));
     }
-    verify_parsed(&parsed, content)
+    verify_parsed(&parsed, content_parts)
 }
 
 /// Produces a ContentInfo(SignedData); `encapsulated` is None for detached signatures.
@@ -174,13 +176,14 @@ fn signed_attributes_content(digest: &[u8]) -> Vec<u8> {
     attributes.concat()
 }
 
-/// Checks the digest attribute and the signature of a parsed SignedData over `content`.
+/// Checks the digest attribute and the signature of a parsed SignedData over the
+/// concatenation of `content_parts`.
 fn verify_parsed(
     parsed: &ParsedSignedData<'_>,
-    content: &[u8],
+    content_parts: &[&[u8]],
 ) -> Result<SignedDataVerified, CmsError> {
     let signer = &parsed.signer;
-    if signer.hash.digest(content) != signer.message_digest {
+    if digest_parts(signer.hash, content_parts)?.as_ref() != signer.message_digest {
         return Err(CmsError::invalid(
             "message digest attribute does not match the content",
         ));
@@ -212,4 +215,15 @@ fn verify_parsed(
             .collect(),
         hash: signer.hash,
     })
+}
+
+fn digest_parts(
+    hash: HashAlgorithm,
+    parts: &[&[u8]],
+) -> Result<openssl::hash::DigestBytes, CmsError> {
+    let mut hasher = openssl::hash::Hasher::new(hash.message_digest())?;
+    for part in parts {
+        hasher.update(part)?;
+    }
+    Ok(hasher.finish()?)
 }
