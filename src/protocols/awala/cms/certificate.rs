@@ -3,6 +3,7 @@
 //! Full certificate handling (validity, extensions, path validation) belongs to the PKI module;
 //! here we only locate the signer among the embedded certificates and take its key.
 
+use super::super::keys::IdentityPublicKey;
 use super::error::CmsError;
 use super::oids;
 use super::tlv::{context_constructed, DerReader, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE};
@@ -10,6 +11,8 @@ use super::tlv::{context_constructed, DerReader, TAG_INTEGER, TAG_OCTET_STRING, 
 const ID_CE_SUBJECT_KEY_IDENTIFIER: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("2.5.29.14");
 const TAG_BOOLEAN: u8 = 0x01;
+const RSA_ENCRYPTION: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Borrowed views into one certificate's DER.
 #[derive(Debug, Clone, Copy)]
@@ -71,4 +74,52 @@ fn find_subject_key_identifier(explicit: &[u8]) -> Result<Option<&[u8]>, CmsErro
         }
     }
     Ok(None)
+}
+
+/// The RSA key of an SPKI element (`rsaEncryption` or `id-RSASSA-PSS`).
+///
+/// Walks the SPKI here and hands OpenSSL only the PKCS#1 key: OpenSSL 3.0's generic SPKI
+/// decoder is slower than the RSA verification it precedes.
+pub(crate) fn rsa_public_key(spki: &[u8]) -> Result<IdentityPublicKey, CmsError> {
+    let mut outer = DerReader::new(spki);
+    let mut fields = DerReader::new(outer.read(TAG_SEQUENCE, "subjectPublicKeyInfo")?);
+    let algorithm =
+        super::algorithms::parse_algorithm(fields.read(TAG_SEQUENCE, "key algorithm")?)?;
+    if !oids::is(algorithm.oid, &RSA_ENCRYPTION) && !oids::is(algorithm.oid, &oids::ID_RSASSA_PSS) {
+        return Err(CmsError::invalid("signer key is not rsa"));
+    }
+    let bits = fields.read(super::tlv::TAG_BIT_STRING, "subjectPublicKey")?;
+    fields.finish("subjectPublicKeyInfo")?;
+    match bits {
+        [0, key @ ..] => {
+            IdentityPublicKey::from_rsa_public_key_der(key).map_err(CmsError::from_input_key)
+        }
+        _ => Err(CmsError::malformed("subjectPublicKey bit string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::awala::cms::test_support::signers;
+
+    #[test]
+    fn fields_and_key_match_openssl() {
+        let [signer, _] = signers();
+        let fields = parse_certificate(&signer.certificate_der).unwrap();
+        let x509 = openssl::x509::X509::from_der(&signer.certificate_der).unwrap();
+        assert_eq!(fields.issuer, x509.issuer_name().to_der().unwrap());
+        assert_eq!(
+            fields.spki,
+            x509.public_key().unwrap().public_key_to_der().unwrap()
+        );
+        assert_eq!(
+            fields.subject_key_identifier.unwrap(),
+            x509.subject_key_id().unwrap().as_slice()
+        );
+        assert_eq!(
+            rsa_public_key(fields.spki).unwrap(),
+            signer.key.public_key()
+        );
+    }
 }

@@ -7,7 +7,7 @@ use super::super::keys::{HashAlgorithm, IdentityPrivateKey, IdentityPublicKey, P
 use super::super::limits::MAX_RAMF_MESSAGE_LENGTH;
 use super::algorithms::{digest_algorithm_der, integer_der, pss_algorithm_der};
 use super::ber;
-use super::certificate::parse_certificate;
+use super::certificate::{parse_certificate, rsa_public_key};
 use super::error::CmsError;
 use super::oids::{self, ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use super::signed_data_parse::{parse_content_info, ParsedSignedData};
@@ -190,8 +190,7 @@ fn verify_parsed(
     }
     let signer_index = parsed.signer_certificate_index()?;
     let signer_certificate = &parsed.certificates[signer_index];
-    let public_key = IdentityPublicKey::from_spki_der(signer_certificate.spki)
-        .map_err(CmsError::from_input_key)?;
+    let public_key = rsa_public_key(signer_certificate.spki)?;
     // Re-tag the received [0] IMPLICIT attributes as SET; never re-encode them.
     let mut attributes_as_set = Vec::with_capacity(signer.signed_attributes.len());
     attributes_as_set.push(TAG_SET);

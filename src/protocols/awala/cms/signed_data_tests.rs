@@ -482,3 +482,47 @@ mod properties {
         }
     }
 }
+
+/// Rough throughput check (`cargo test --release --lib cms -- --ignored --nocapture`): the
+/// gateway needs ≥ 20 000 parse+verify per second per core.
+#[test]
+#[ignore]
+fn verify_throughput() {
+    let [signer, ca] = signers();
+    let plaintext = vec![0x5A; 1_024];
+    let signed = sign(
+        &plaintext,
+        &signer.key,
+        &signer.certificate_der,
+        std::slice::from_ref(&ca.certificate_der),
+        HashAlgorithm::Sha256,
+    )
+    .unwrap();
+    let pkijs = to_ber(
+        &signed,
+        &pkijs_style(&|tag: u8, parent: u8| tag == TAG_OCTET_STRING && parent == 0xA0),
+    );
+    for (label, value) in [("der", &signed), ("pkijs ber", &pkijs)] {
+        let rounds = 2_000;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            let der = super::ber::normalize(value).unwrap();
+            super::signed_data_parse::parse_content_info(&der).unwrap();
+        }
+        let parse = start.elapsed() / rounds;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            verify(value).unwrap();
+        }
+        let full = start.elapsed() / rounds;
+        eprintln!("{label}: parse {parse:?}, parse+verify {full:?} per message");
+    }
+    let public_key = signer.key.public_key();
+    let pss = PssParams::for_hash(HashAlgorithm::Sha256);
+    let signature = signer.key.sign_pss(b"data", pss).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..2_000 {
+        assert!(public_key.verify_pss(b"data", &signature, pss).unwrap());
+    }
+    eprintln!("bare rsa-pss verify: {:?}", start.elapsed() / 2_000);
+}
