@@ -31,18 +31,24 @@ pub(crate) fn normalize(input: &[u8]) -> Result<Cow<'_, [u8]>, CmsError> {
             limit: MAX_RAMF_MESSAGE_LENGTH,
         });
     }
-    let scan = scan(input, 0)?;
-    if scan.end != input.len() {
+    let mut plan = Plan::new();
+    let end = scan(input, 0, input.len(), 0, &mut plan)?;
+    if end != input.len() {
         return Err(CmsError::malformed(format!(
             "{} trailing octets after the cms value",
-            input.len() - scan.end
+            input.len() - end
         )));
     }
-    if !scan.needs_rewrite {
+    if plan.is_empty() {
         return Ok(Cow::Borrowed(input));
     }
     let mut out = Vec::with_capacity(input.len());
-    emit(input, 0, &mut out)?;
+    let mut emitter = Emitter {
+        input,
+        plan,
+        cursor: 0,
+    };
+    emitter.emit(0, &mut out)?;
     Ok(Cow::Owned(out))
 }
 
@@ -148,83 +154,110 @@ fn is_end_of_contents(input: &[u8]) -> bool {
     input.len() >= 2 && input[0] == 0 && input[1] == 0
 }
 
-// === Scan: validate and decide whether a rewrite is needed ===
+// === Scan: validate and plan the rewrite ===
 
-struct Scan {
-    /// Offset just past the element (past the end-of-contents octets if indefinite).
-    end: usize,
-    needs_rewrite: bool,
-}
+/// The elements that need rewriting, as `(start, end)` offsets in pre-order. Emission walks
+/// the tree in the same order, so it consumes the plan with a cursor instead of re-scanning
+/// subtrees to rediscover which ones changed.
+type Plan = Vec<(usize, usize)>;
 
-fn scan(input: &[u8], depth: usize) -> Result<Scan, CmsError> {
+/// Validates the element at `input[start..]` (bounded by `limit`), records it in `plan` if it
+/// or a descendant needs rewriting, and returns its end offset.
+fn scan(
+    input: &[u8],
+    start: usize,
+    limit: usize,
+    depth: usize,
+    plan: &mut Plan,
+) -> Result<usize, CmsError> {
     if depth > MAX_BER_DEPTH {
         return Err(CmsError::malformed("ber nesting too deep"));
     }
-    let header = read_header(input)?;
+    let header = read_header(&input[start..limit])?;
     if !header.constructed() {
-        let end = header.len + header.length.unwrap_or(0);
-        return Ok(Scan {
-            end,
-            needs_rewrite: false,
-        });
+        return Ok(start + header.len + header.length.unwrap_or(0));
     }
-    let mut needs_rewrite = header.tag == TAG_CONSTRUCTED_OCTET_STRING || header.length.is_none();
-    let mut pos = header.len;
-    match header.length {
+    let entry = plan.len();
+    plan.push((start, 0));
+    let mut pos = start + header.len;
+    let end = match header.length {
         Some(length) => {
-            let end = header.len + length;
+            let end = pos + length;
             while pos < end {
-                let child = scan(&input[pos..end], depth + 1)?;
-                needs_rewrite |= child.needs_rewrite;
-                pos += child.end;
+                pos = scan(input, pos, end, depth + 1, plan)?;
             }
-            Ok(Scan { end, needs_rewrite })
+            end
         }
         None => loop {
-            let rest = &input[pos..];
-            if is_end_of_contents(rest) {
-                return Ok(Scan {
-                    end: pos + 2,
-                    needs_rewrite,
-                });
+            if is_end_of_contents(&input[pos..limit]) {
+                break pos + 2;
             }
-            if rest.is_empty() {
+            if pos >= limit {
                 return Err(CmsError::malformed("missing end-of-contents octets"));
             }
-            pos += scan(rest, depth + 1)?.end;
+            pos = scan(input, pos, limit, depth + 1, plan)?;
         },
+    };
+    let rewrite = header.tag == TAG_CONSTRUCTED_OCTET_STRING
+        || header.length.is_none()
+        || plan.len() > entry + 1;
+    if rewrite {
+        plan[entry].1 = end;
+    } else {
+        // Nothing below was recorded either (a rewritten child forces a rewritten parent).
+        plan.pop();
     }
+    Ok(end)
 }
 
 // === Emit: write the DER-shaped form ===
 
-/// Writes the element at the start of `input` to `out`; returns how many input octets it spans.
-/// `input` has been scanned already, so structure errors here are unexpected but still handled.
-fn emit(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, CmsError> {
-    let scanned = scan(input, depth)?;
-    if !scanned.needs_rewrite {
-        out.extend_from_slice(&input[..scanned.end]);
-        return Ok(scanned.end);
+struct Emitter<'a> {
+    input: &'a [u8],
+    plan: Plan,
+    cursor: usize,
+}
+
+impl Emitter<'_> {
+    /// Writes the element at `start` to `out`; returns its end offset in the input.
+    fn emit(&mut self, start: usize, out: &mut Vec<u8>) -> Result<usize, CmsError> {
+        let header = read_header(&self.input[start..])?;
+        let planned = self.plan.get(self.cursor).copied();
+        let Some((_, end)) = planned.filter(|(planned_start, _)| *planned_start == start) else {
+            // Not in the plan: definite all the way down, so copy it as received.
+            let end = start + header.len + header.length.unwrap_or(0);
+            out.extend_from_slice(&self.input[start..end]);
+            return Ok(end);
+        };
+        self.cursor += 1;
+        let content_end = if header.length.is_some() {
+            end
+        } else {
+            end - 2
+        };
+        let content = start + header.len..content_end;
+        if header.tag == TAG_CONSTRUCTED_OCTET_STRING {
+            let mut joined = Vec::with_capacity(content.len());
+            collect_segments(&self.input[content], 0, &mut joined)?;
+            // Nested segments were planned too; they are consumed by the join.
+            while self.plan.get(self.cursor).is_some_and(|(s, _)| *s < end) {
+                self.cursor += 1;
+            }
+            out.push(TAG_OCTET_STRING);
+            push_length(out, joined.len());
+            out.extend_from_slice(&joined);
+            return Ok(end);
+        }
+        let mut children = Vec::with_capacity(content.len());
+        let mut pos = content.start;
+        while pos < content.end {
+            pos = self.emit(pos, &mut children)?;
+        }
+        out.extend_from_slice(&self.input[start..start + header.tag_len]);
+        push_length(out, children.len());
+        out.extend_from_slice(&children);
+        Ok(end)
     }
-    let header = read_header(input)?;
-    let content = content_of(input, &header, scanned.end);
-    if header.tag == TAG_CONSTRUCTED_OCTET_STRING {
-        let mut joined = Vec::with_capacity(content.len());
-        collect_segments(content, depth + 1, &mut joined)?;
-        out.push(TAG_OCTET_STRING);
-        push_length(out, joined.len());
-        out.extend_from_slice(&joined);
-        return Ok(scanned.end);
-    }
-    let mut children = Vec::with_capacity(content.len());
-    let mut pos = 0;
-    while pos < content.len() {
-        pos += emit(&content[pos..], depth + 1, &mut children)?;
-    }
-    out.extend_from_slice(&input[..header.tag_len]);
-    push_length(out, children.len());
-    out.extend_from_slice(&children);
-    Ok(scanned.end)
 }
 
 /// Content octets of a scanned element (without the end-of-contents marker).
@@ -244,7 +277,7 @@ fn collect_segments(content: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<(
     while pos < content.len() {
         let rest = &content[pos..];
         let header = read_header(rest)?;
-        let end = scan(rest, depth)?.end;
+        let end = scan(rest, 0, rest.len(), depth, &mut Plan::new())?;
         let segment = content_of(rest, &header, end);
         match header.tag {
             TAG_OCTET_STRING => out.extend_from_slice(segment),
