@@ -32,6 +32,8 @@ mod enveloped_data_tests;
 mod signed_data_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod vector_tests;
 
 pub use detached::{
     sign_detached, verify_detached, HANDSHAKE_NONCE_SIGNATURE_OID, PARCEL_DELIVERY_SIGNATURE_OID,
