@@ -31,3 +31,52 @@ fn bouncy_castle_session_envelope_decrypts() {
     assert_eq!(decryption.plaintext, PLAINTEXT);
     assert_eq!(decryption.info, info);
 }
+
+// === relaynet-core 1.88.2 (`testdata/generate-relaynet-core-vectors.js`) ===
+
+const JS_PLAINTEXT: &[u8] = include_bytes!("testdata/js-plaintext.bin");
+
+#[test]
+fn relaynet_core_signed_data_with_segmented_content_verifies() {
+    let signed = include_bytes!("testdata/js-signed-data.ber");
+    let verified = verify(signed).unwrap();
+    assert_eq!(verified.plaintext, JS_PLAINTEXT);
+    assert_eq!(
+        verified.signer_certificate_der,
+        include_bytes!("testdata/js-signer-certificate.der")
+    );
+    assert_eq!(verified.hash, HashAlgorithm::Sha256);
+}
+
+#[test]
+fn relaynet_core_handshake_signature_verifies() {
+    use super::detached::{
+        verify_detached, HANDSHAKE_NONCE_SIGNATURE_OID, PARCEL_DELIVERY_SIGNATURE_OID,
+    };
+
+    let signature = include_bytes!("testdata/js-handshake-signature.ber");
+    let nonce = include_bytes!("testdata/js-nonce.bin");
+    let verified = verify_detached(signature, &HANDSHAKE_NONCE_SIGNATURE_OID, nonce).unwrap();
+    assert_eq!(
+        verified.signer_certificate_der,
+        include_bytes!("testdata/js-signer-certificate.der")
+    );
+    assert!(verify_detached(signature, &PARCEL_DELIVERY_SIGNATURE_OID, nonce).is_err());
+}
+
+#[test]
+fn relaynet_core_session_envelope_decrypts() {
+    let envelope = include_bytes!("testdata/js-envelope.ber");
+    let key =
+        SessionPrivateKey::from_pkcs8_der(include_bytes!("testdata/js-recipient-key.pk8")).unwrap();
+    let decryption = session_decrypt(envelope, &key).unwrap();
+    assert_eq!(decryption.plaintext, &JS_PLAINTEXT[..5_000]);
+    assert_eq!(
+        decryption.info.recipient_key_id.as_bytes(),
+        &[9, 8, 7, 6, 5, 4, 3, 2]
+    );
+    assert_eq!(
+        decryption.info.originator_key.id.as_bytes(),
+        include_bytes!("testdata/js-envelope-originator-key-id.bin")
+    );
+}
