@@ -80,3 +80,70 @@ fn relaynet_core_session_envelope_decrypts() {
         include_bytes!("testdata/js-envelope-originator-key-id.bin")
     );
 }
+
+/// Writes our own SignedData, detached signature and envelopes to `$CMS_EXPORT_DIR` so that
+/// `testdata/check-with-relaynet-core.js` can check relaynet-core accepts them. Ignored: it is
+/// an interop check run by hand, not a unit test.
+#[test]
+#[ignore]
+fn export_for_relaynet_core() {
+    use super::super::keys::{EcCurve, SessionKeyPair};
+    use super::detached::{sign_detached, PARCEL_DELIVERY_SIGNATURE_OID};
+    use super::envelope_options::EnvelopeOptions;
+    use super::enveloped_data::session_encrypt;
+    use super::signed_data::sign;
+    use super::test_support::signers;
+    use super::tlv::{context, tlv, TAG_SEQUENCE};
+
+    let directory = std::path::PathBuf::from(std::env::var("CMS_EXPORT_DIR").unwrap());
+    let [signer, ca] = signers();
+    let write = |name: &str, data: &[u8]| std::fs::write(directory.join(name), data).unwrap();
+    write("plaintext.bin", JS_PLAINTEXT);
+    for hash in [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+    ] {
+        let signed = sign(
+            JS_PLAINTEXT,
+            &signer.key,
+            &signer.certificate_der,
+            std::slice::from_ref(&ca.certificate_der),
+            hash,
+        )
+        .unwrap();
+        write(&format!("signed-{hash:?}.der"), &signed);
+    }
+    let oid = PARCEL_DELIVERY_SIGNATURE_OID;
+    let detached = sign_detached(
+        &oid,
+        b"parcel",
+        &signer.key,
+        &signer.certificate_der,
+        HashAlgorithm::Sha256,
+    )
+    .unwrap();
+    write("detached.der", &detached);
+    let safe = tlv(
+        TAG_SEQUENCE,
+        &[
+            &tlv(context(0), &[oid.as_bytes()]),
+            &tlv(context(1), &[b"parcel"]),
+        ],
+    );
+    write("detached-safe-plaintext.bin", &safe);
+    let recipient = SessionKeyPair::generate(EcCurve::P256).unwrap();
+    write(
+        "recipient.pk8",
+        &recipient.private_key.to_pkcs8_der().unwrap(),
+    );
+    for (name, options) in [
+        ("default", EnvelopeOptions::default()),
+        ("js", EnvelopeOptions::relaynet_core_js()),
+    ] {
+        let envelope = session_encrypt(&JS_PLAINTEXT[..5_000], &recipient.session_key(), options)
+            .unwrap()
+            .envelope;
+        write(&format!("envelope-{name}.der"), &envelope);
+    }
+}
