@@ -5,9 +5,11 @@ use openssl::aes::{unwrap_key, wrap_key, AesKey};
 use openssl::symm;
 
 use super::super::keys::{
-    random_bytes, SessionKey, SessionKeyId, SessionKeyPair, SessionPrivateKey, SessionPublicKey,
+    random_bytes, HashAlgorithm, SessionKey, SessionKeyId, SessionKeyPair, SessionPrivateKey,
+    SessionPublicKey,
 };
 use super::super::limits::{MAX_SDU_PLAINTEXT_LENGTH, UKM_LENGTH};
+use super::algorithms::integer_der;
 use super::ber;
 use super::envelope_options::{kdf_scheme_oid, EnvelopeOptions, KeyWrap};
 use super::enveloped_data_parse::{curve_from_point_length, parse_envelope, ParsedEnvelope};
@@ -17,8 +19,6 @@ use super::oids::{self, ID_DATA, ID_EC_PUBLIC_KEY, ID_ENVELOPED_DATA, ORIGINATOR
 use super::tlv::{
     context, context_constructed, tlv, TAG_BIT_STRING, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET,
 };
-
-use super::algorithms::integer_der;
 
 /// AES-CBC block and IV length.
 const AES_BLOCK: usize = 16;
@@ -285,7 +285,7 @@ fn unwrap_content_key(
 }
 
 fn derive_kek(
-    kdf_hash: super::super::keys::HashAlgorithm,
+    kdf_hash: HashAlgorithm,
     key_wrap: KeyWrap,
     wrap_params_null: bool,
     shared_secret: &[u8],

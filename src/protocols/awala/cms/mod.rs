@@ -10,7 +10,11 @@
 //! - `ber`, `tlv`: BER → DER normalisation, DER reading and writing.
 //! - `oids`, `algorithms`, `certificate`: identifiers, AlgorithmIdentifiers, certificate fields.
 //! - [`signed_data`] (+ `signed_data_parse`), [`detached`]: signatures.
-//! - [`enveloped_data`] (+ `kdf`): session encryption with ECDH key agreement.
+//! - [`enveloped_data`] (+ `enveloped_data_parse`, `envelope_options`, `kdf`): session
+//!   encryption with ECDH key agreement.
+//! - Tests: `*_tests.rs`, `test_support.rs` (throwaway certificates, DER → BER rewriter) and
+//!   `testdata/` (relaynet-core and Bouncy Castle vectors, the scripts that regenerate them and
+//!   by-hand checks that both libraries accept our output).
 
 mod algorithms;
 mod ber;
