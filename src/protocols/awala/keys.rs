@@ -220,6 +220,19 @@ impl IdentityPublicKey {
         }
     }
 
+    /// Builds a key from a PKCS#1 `RSAPublicKey` (the content of an RSA SPKI's BIT STRING).
+    ///
+    /// Same result as [`Self::from_spki_der`] but about a hundred times cheaper on OpenSSL 3.0,
+    /// whose generic SPKI decoder costs more than the RSA verification itself; the CMS verify
+    /// path uses this after walking the SPKI.
+    pub fn from_rsa_public_key_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let rsa = Rsa::public_key_from_der_pkcs1(der)
+            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let pkey = PKey::from_rsa(rsa)?;
+        check_modulus(pkey.bits())?;
+        Ok(Self::from_pkey(pkey))
+    }
+
     fn from_pkey(pkey: PKey<Public>) -> Self {
         let spki_der = pkey.public_key_to_der().expect("rsa spki encoding");
         IdentityPublicKey { pkey, spki_der }

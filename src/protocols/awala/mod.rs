@@ -10,7 +10,9 @@
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
 //! - [`messages`]: RAMF field set, format signatures, control messages and payload plaintexts.
 //! - [`pki`]: X.509 certificates: parsing, issuance and certification path validation.
+//! - [`cms`]: SignedData, detached signatures and session EnvelopedData (BER in, DER out).
 
+pub mod cms;
 pub mod error;
 pub mod keys;
 pub mod limits;
