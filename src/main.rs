@@ -1,5 +1,153 @@
-//! Command-line entry point: composition root only.
+//! Command-line entry point: composition root only. Reads files, the clock and the environment,
+//! and hands everything to the library.
 
-fn main() {
-    println!("awala-gateway");
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
+use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
+use awala_gateway::protocols::awala::pki::Certificate;
+
+#[derive(Parser)]
+#[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Recognise an Awala artifact (message, certificate, CMS value, control message), print a
+    /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
+    /// errors.
+    Inspect(InspectArgs),
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// The artifact (DER or RAMF bytes), or `-` for standard input.
+    file: String,
+    /// A trusted certificate (DER); repeat for several. Enables chain validation.
+    #[arg(long = "trust", value_name = "CERT.der")]
+    trusted: Vec<PathBuf>,
+    /// A session private key (PKCS#8 DER) to decrypt cargo, CCA and envelope payloads.
+    #[arg(long = "session-key", value_name = "KEY.der")]
+    session_keys: Vec<PathBuf>,
+    /// The content a detached signature covers.
+    #[arg(long = "plaintext", value_name = "FILE")]
+    plaintext: Option<PathBuf>,
+    /// An identity public key (SPKI DER) that may have signed a registration authorisation.
+    #[arg(long = "signer-key", value_name = "SPKI.der")]
+    signer_keys: Vec<PathBuf>,
+    /// Skip recognition and read the artifact as this kind (e.g. `parcel`, `pnra`).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Validate as of this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Inspect(args) => match run_inspect(args) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let bytes = if args.file == "-" {
+        let mut buffer = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buffer)
+            .context("reading standard input")?;
+        buffer
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file))?
+    };
+    let trusted = args
+        .trusted
+        .iter()
+        .map(|path| {
+            let der = read(path)?;
+            Certificate::from_der(&der)
+                .with_context(|| format!("{} is not a certificate", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let session_keys = args
+        .session_keys
+        .iter()
+        .map(|path| {
+            let key = SessionPrivateKey::from_pkcs8_der(&read(path)?)
+                .with_context(|| format!("{} is not a session private key", path.display()))?;
+            Ok((None::<SessionKeyId>, key))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let signer_keys = args
+        .signer_keys
+        .iter()
+        .map(|path| {
+            IdentityPublicKey::from_spki_der(&read(path)?)
+                .with_context(|| format!("{} is not an identity public key", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let plaintext = args.plaintext.as_deref().map(read).transpose()?;
+    let kind = match args.kind.as_deref() {
+        Some(name) => {
+            Some(ArtifactKind::from_name(name).with_context(|| format!("unknown kind {name:?}"))?)
+        }
+        None => None,
+    };
+    let now: DateTime<Utc> = match args.at.as_deref() {
+        Some(at) => DateTime::parse_from_rfc3339(at)
+            .with_context(|| format!("--at {at:?} is not an RFC 3339 date"))?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+
+    let options = InspectOptions {
+        kind,
+        trusted: &trusted,
+        session_keys: &session_keys,
+        detached_plaintext: plaintext.as_deref(),
+        signer_keys: &signer_keys,
+        ..InspectOptions::new(now)
+    };
+    let inspection = inspect::inspect(&bytes, &options);
+    println!("{}", serde_json::to_string_pretty(&inspection.description)?);
+    Ok(match inspection.verdict {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Invalid(reason) => {
+            eprintln!("invalid: {reason}");
+            ExitCode::from(1)
+        }
+        Verdict::Malformed(reason) => {
+            eprintln!("malformed: {reason}");
+            ExitCode::from(1)
+        }
+    })
+}
+
+fn read(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }

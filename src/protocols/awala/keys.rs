@@ -234,7 +234,11 @@ impl IdentityPublicKey {
     }
 
     fn from_pkey(pkey: PKey<Public>) -> Self {
-        let spki_der = pkey.public_key_to_der().expect("rsa spki encoding");
+        // The RSA-specific encoder: OpenSSL 3's generic one costs ~0.3 ms (see from_spki_der).
+        let spki_der = pkey
+            .rsa()
+            .and_then(|rsa| rsa.public_key_to_der())
+            .expect("rsa spki encoding");
         IdentityPublicKey { pkey, spki_der }
     }
 

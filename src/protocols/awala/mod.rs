@@ -10,11 +10,15 @@
 //! - [`keys`]: RSA identity keys and ECDH session keys over OpenSSL.
 //! - [`messages`]: RAMF field set, format signatures, control messages and payload plaintexts.
 //! - [`pki`]: X.509 certificates: parsing, issuance and certification path validation.
+//! - [`ramf`]: parcels, cargo and CCAs: signed envelopes and their validation.
+//! - [`inspect`]: recognise, describe and validate any artifact (`awala-gateway inspect`).
 //! - [`cms`]: SignedData, detached signatures and session EnvelopedData (BER in, DER out).
 
 pub mod cms;
 pub mod error;
+pub mod inspect;
 pub mod keys;
 pub mod limits;
 pub mod messages;
 pub mod pki;
+pub mod ramf;

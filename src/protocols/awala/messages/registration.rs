@@ -88,6 +88,27 @@ impl PrivateNodeRegistrationAuthorization {
         gateway_key: &IdentityPublicKey,
         now: DateTime<Utc>,
     ) -> Result<Self, MessageError> {
+        let (pnra, plaintext, signature) = Self::parse(bytes)?;
+        if !gateway_key.verify_pss(&plaintext, &signature, pss())? {
+            return Err(MessageError::BadSignature("pnra"));
+        }
+        if pnra.expiry_date < now {
+            return Err(MessageError::Expired {
+                what: "pnra",
+                expiry: pnra.expiry_date,
+            });
+        }
+        Ok(pnra)
+    }
+
+    /// Parses without checking the signature or expiry: for diagnostics only, never to
+    /// authorise a registration.
+    pub fn deserialize_unverified(bytes: &[u8]) -> Result<Self, MessageError> {
+        Self::parse(bytes).map(|(pnra, _, _)| pnra)
+    }
+
+    /// The PNRA, the plaintext its signature covers and the signature.
+    fn parse(bytes: &[u8]) -> Result<(Self, Vec<u8>, Vec<u8>), MessageError> {
         let limit = envelope_limit(&[
             DATE_TIME_OCTETS,
             MAX_PNRA_GATEWAY_DATA_LENGTH,
@@ -100,21 +121,12 @@ impl PrivateNodeRegistrationAuthorization {
         let signature = fields.expect(ctx(2), "pnra signature", MAX_RSA_SIGNATURE_LENGTH)?;
         fields.finish("pnra")?;
         let expiry_date = read_date_time(expiry, "pnra expiry date")?;
-
         let plaintext = pnra_plaintext(expiry, gateway_data)?;
-        if !gateway_key.verify_pss(&plaintext, signature, pss())? {
-            return Err(MessageError::BadSignature("pnra"));
-        }
-        if expiry_date < now {
-            return Err(MessageError::Expired {
-                what: "pnra",
-                expiry: expiry_date,
-            });
-        }
-        Ok(PrivateNodeRegistrationAuthorization {
+        let pnra = PrivateNodeRegistrationAuthorization {
             expiry_date,
             gateway_data: gateway_data.to_vec(),
-        })
+        };
+        Ok((pnra, plaintext, signature.to_vec()))
     }
 }
 

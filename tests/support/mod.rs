@@ -1,0 +1,5 @@
+//! Code shared by the black-box and interop tests.
+#![allow(dead_code)]
+
+pub mod harness;
+pub mod manifest;
