@@ -9,4 +9,5 @@
 
 pub mod config;
 pub mod protocols;
+pub mod supervision;
 pub mod telemetry;
