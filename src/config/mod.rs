@@ -343,8 +343,26 @@ impl GatewayConfig {
     }
 
     /// The merged configuration as TOML, with secrets redacted, for `--print-config`.
+    ///
+    /// A secret read from a file prints as its `*_file` path only, which is where it came from
+    /// and keeps the output loadable as a config file.
     pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
-        toml::to_string_pretty(self).map_err(|error| ConfigError::Print(error.to_string()))
+        let mut printable = self.clone();
+        let backends = &mut printable.backends;
+        for (file, value) in [
+            (&backends.database_url_file, &mut backends.database_url),
+            (
+                &backends.object_store_url_file,
+                &mut backends.object_store_url,
+            ),
+            (&backends.queue_url_file, &mut backends.queue_url),
+            (&backends.pubsub_url_file, &mut backends.pubsub_url),
+        ] {
+            if file.is_some() {
+                *value = None;
+            }
+        }
+        toml::to_string_pretty(&printable).map_err(|error| ConfigError::Print(error.to_string()))
     }
 }
 
