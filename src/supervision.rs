@@ -864,6 +864,41 @@ mod tests {
         );
     }
 
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct PanicHere;
+
+    impl Handler<PanicHere> for Worker {
+        type Result = ();
+
+        fn handle(&mut self, _: PanicHere, _: &mut Self::Context) {
+            panic!("unprotected handler panic");
+        }
+    }
+
+    #[actix_rt::test]
+    async fn an_unprotected_handler_panic_is_still_restarted() {
+        tokio::time::pause();
+        let mut f = start(vec![3], 0);
+        assert_eq!(next_event(&mut f.events).await, Some("started"));
+        let child = send_bounded(&f.supervisor, CurrentChild::new(), Duration::from_secs(1)).await;
+        let Ok(Some(child)) = child else {
+            panic!("no child: {child:?}");
+        };
+        assert_eq!(try_send_bounded(&child, PanicHere), Ok(()));
+        assert_eq!(
+            next_event(&mut f.events).await,
+            Some("started"),
+            "restarted"
+        );
+        wait_until_stopped(&f.supervisor).await;
+        assert_eq!(snapshot(&f.done), [30]);
+        // The context (and the link in the actor) is dropped while unwinding, so the cause is
+        // still right; the rest of that handler's work is lost, hence `protect`.
+        assert_eq!(f.stats.failures(RestartCause::Panic), 1);
+        assert_eq!(f.stats.failures(RestartCause::Killed), 0);
+    }
+
     #[actix_rt::test]
     async fn protect_turns_a_panic_into_an_error() {
         let ok = protect(async { 2 + 2 }).await;
