@@ -1,0 +1,129 @@
+//! The `serve` command-line flags: an external contract, so names never change silently.
+
+use std::path::PathBuf;
+
+/// Flags of `awala-gateway serve`; `main.rs` flattens this into its `serve` subcommand.
+///
+/// Values stay strings here and are parsed by the same code as the environment layer, so errors
+/// read the same and name the flag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ServeArgs {
+    /// TOML config file (overrides compiled defaults; env and flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for embedded backends' data.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// This gateway's Internet address (a domain name).
+    #[arg(long, value_name = "ADDR")]
+    pub internet_address: Option<String>,
+    /// PoWeb listening socket.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub poweb_listen: Option<String>,
+    /// PoHTTP listening socket.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub pohttp_listen: Option<String>,
+    /// CogRPC listening socket.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub cogrpc_listen: Option<String>,
+    /// Admin and metrics listening socket.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub admin_listen: Option<String>,
+    /// Static PoHTTP route, repeatable; overrides DNS SRV for that address.
+    #[arg(long = "pohttp-route", value_name = "ADDR=URL")]
+    pub pohttp_routes: Vec<String>,
+    /// DNS server for SRV lookups (the system resolver when unset).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub dns_server: Option<String>,
+    /// Roles this process runs, comma-separated.
+    #[arg(long, value_name = "poweb,pohttp,cogrpc,workers")]
+    pub roles: Option<String>,
+    /// Print the merged configuration (secrets redacted) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+impl ServeArgs {
+    /// The flag values as `(flag, key, value)` triples, in the order they apply.
+    pub(crate) fn overrides(&self) -> Vec<(&'static str, &'static str, String)> {
+        let mut out = Vec::new();
+        let mut push = |flag, key, value: Option<String>| {
+            if let Some(value) = value {
+                out.push((flag, key, value));
+            }
+        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        push(
+            "--internet-address",
+            "internet_address",
+            self.internet_address.clone(),
+        );
+        push("--data-dir", "data_dir", path(&self.data_dir));
+        push("--poweb-listen", "listen.poweb", self.poweb_listen.clone());
+        push(
+            "--pohttp-listen",
+            "listen.pohttp",
+            self.pohttp_listen.clone(),
+        );
+        push(
+            "--cogrpc-listen",
+            "listen.cogrpc",
+            self.cogrpc_listen.clone(),
+        );
+        push("--admin-listen", "listen.admin", self.admin_listen.clone());
+        push("--dns-server", "dns_server", self.dns_server.clone());
+        push("--roles", "roles", self.roles.clone());
+        for route in &self.pohttp_routes {
+            push("--pohttp-route", "pohttp_routes", Some(route.clone()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flag_names_are_the_contract() -> anyhow::Result<()> {
+        let cli = Cli::try_parse_from([
+            "serve",
+            "--config",
+            "/etc/awala.toml",
+            "--data-dir",
+            "/var/lib/awala",
+            "--internet-address",
+            "gw.example.com",
+            "--poweb-listen",
+            "0.0.0.0:80",
+            "--pohttp-listen",
+            "0.0.0.0:81",
+            "--cogrpc-listen",
+            "0.0.0.0:82",
+            "--admin-listen",
+            "0.0.0.0:90",
+            "--pohttp-route",
+            "a.test=https://a.test",
+            "--pohttp-route",
+            "b.test=http://b.test:8080",
+            "--dns-server",
+            "1.1.1.1:53",
+            "--roles",
+            "poweb,workers",
+            "--print-config",
+        ])?;
+        let args = cli.serve;
+        assert!(args.print_config);
+        assert_eq!(args.pohttp_routes.len(), 2);
+        assert_eq!(args.roles.as_deref(), Some("poweb,workers"));
+        assert_eq!(args.overrides().len(), 10);
+        Ok(())
+    }
+}

@@ -1,0 +1,957 @@
+//! Restart rules, written once (house style, practice 9; DESIGN.md §3).
+//!
+//! actix restarts a `Supervised` actor in place (same instance, same `Addr`) and does not catch
+//! panics in handlers. So this module builds supervision out of plain parts instead:
+//! - [`RestartPolicy`]: capped exponential backoff, and escalation after `max_restarts` within
+//!   `window`. Pure and deterministic: the caller passes `now`.
+//! - [`protect`]: runs fallible or untrusted work in a spawned task, the panic boundary, and turns
+//!   a panic into a [`PanicError`] that the actor reports as a failure.
+//! - [`Supervisor`]: an actor that builds its child from a factory, learns of the child's death
+//!   through a [`ChildLink`] the child owns, re-creates it after the policy's delay (a fresh
+//!   instance, so no state survives that the child cannot rebuild from its stores), and
+//!   escalates to its parent when the policy says so.
+//! - [`Shutdown`]: broadcast a signal, drain until a deadline, then give up.
+//! - [`send_bounded`] and [`try_send_bounded`]: the only ways to message an actor, both honouring
+//!   mailbox capacity (`Addr::do_send` is banned in `clippy.toml`).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::telemetry::Metrics;
+
+// === RestartPolicy ===
+
+/// What to do after a child failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartDecision {
+    /// Re-create the child after this delay.
+    RestartAfter(Duration),
+    /// Too many failures in the window: stop restarting and tell the parent.
+    Escalate,
+}
+
+/// Capped exponential backoff with a limit of restarts per sliding window.
+#[derive(Debug, Clone)]
+pub struct RestartPolicy {
+    /// Delay before the first restart after a calm period.
+    pub initial_backoff: Duration,
+    /// Cap on the delay.
+    pub max_backoff: Duration,
+    /// Restarts allowed within `window`; one more failure escalates.
+    pub max_restarts: u32,
+    /// The sliding window over which restarts are counted.
+    pub window: Duration,
+    /// When each restart within the window happened.
+    recent: VecDeque<Instant>,
+}
+
+impl RestartPolicy {
+    pub fn new(
+        initial_backoff: Duration,
+        max_backoff: Duration,
+        max_restarts: u32,
+        window: Duration,
+    ) -> Self {
+        Self {
+            initial_backoff,
+            max_backoff,
+            max_restarts,
+            window,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Decides what follows a failure at `now`.
+    ///
+    /// The delay doubles with each restart still inside the window, so a child that has been
+    /// healthy for a whole window starts again from `initial_backoff`.
+    pub fn next_delay(&mut self, now: Instant) -> RestartDecision {
+        while let Some(&oldest) = self.recent.front() {
+            if now.saturating_duration_since(oldest) >= self.window {
+                self.recent.pop_front();
+            } else {
+                break;
+            }
+        }
+        let previous = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
+        if previous >= self.max_restarts {
+            return RestartDecision::Escalate;
+        }
+        self.recent.push_back(now);
+        let factor = 2u32.saturating_pow(previous);
+        let delay = self
+            .initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff);
+        RestartDecision::RestartAfter(delay)
+    }
+
+    /// Forgets past restarts (for example after an operator intervened).
+    pub fn reset(&mut self) {
+        self.recent.clear();
+    }
+}
+
+impl Default for RestartPolicy {
+    /// 1 s doubling up to 60 s; escalate after 5 restarts within 10 minutes.
+    fn default() -> Self {
+        Self::new(
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            5,
+            Duration::from_secs(600),
+        )
+    }
+}
+
+// === Causes and stats ===
+
+/// Why a child stopped; the `cause` label of `gateway_actor_restarts_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RestartCause {
+    /// A panic, caught by [`protect`] or seen while the child unwound.
+    Panic,
+    /// The child reported an error it cannot recover from in place.
+    Error,
+    /// The child was stopped without saying why (killed, or its context stopped).
+    Killed,
+}
+
+impl RestartCause {
+    /// The metric label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RestartCause::Panic => "panic",
+            RestartCause::Error => "error",
+            RestartCause::Killed => "killed",
+        }
+    }
+}
+
+/// Failure counts of one supervisor, by cause, readable while it runs.
+#[derive(Debug, Default)]
+pub struct SupervisorStats {
+    panics: AtomicU64,
+    errors: AtomicU64,
+    killed: AtomicU64,
+    restarts: AtomicU64,
+    escalations: AtomicU64,
+}
+
+impl SupervisorStats {
+    fn record_failure(&self, cause: RestartCause) {
+        let counter = match cause {
+            RestartCause::Panic => &self.panics,
+            RestartCause::Error => &self.errors,
+            RestartCause::Killed => &self.killed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Failures seen with `cause`.
+    pub fn failures(&self, cause: RestartCause) -> u64 {
+        match cause {
+            RestartCause::Panic => &self.panics,
+            RestartCause::Error => &self.errors,
+            RestartCause::Killed => &self.killed,
+        }
+        .load(Ordering::Relaxed)
+    }
+
+    /// Children re-created after a failure.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Times the policy gave up.
+    pub fn escalations(&self) -> u64 {
+        self.escalations.load(Ordering::Relaxed)
+    }
+}
+
+// === Panic boundary ===
+
+/// Work run by [`protect`] panicked (or was cancelled by the runtime).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("protected work panicked: {message}")]
+pub struct PanicError {
+    /// The panic payload, when it was a string.
+    pub message: String,
+}
+
+/// Aborts the spawned task when the caller stops waiting (for example its actor stopped), so
+/// protected work never outlives the actor that asked for it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `work` in a spawned task on the current arbiter: a panic inside stays in that task and
+/// comes back as a [`PanicError`] instead of unwinding through the actor's context.
+///
+/// Use it for anything that parses untrusted bytes or calls a backend, then report the error
+/// through [`ChildLink::fail`] with [`RestartCause::Panic`] and stop.
+pub async fn protect<F>(work: F) -> Result<F::Output, PanicError>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let mut task = AbortOnDrop(actix_rt::spawn(work));
+    match (&mut task.0).await {
+        Ok(output) => Ok(output),
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            Err(PanicError { message })
+        }
+        Err(_) => Err(PanicError {
+            message: "task cancelled".to_owned(),
+        }),
+    }
+}
+
+// === Supervisor ===
+
+/// Sent to a supervisor when its child has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildStopped {
+    generation: u64,
+    /// `None` when the child finished its job on purpose ([`ChildLink::completed`]).
+    pub cause: Option<RestartCause>,
+}
+
+/// What a supervisor tells its parent when it gives up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// The supervised actor's name (its `actor` metric label).
+    pub actor: &'static str,
+    /// The failure that exhausted the policy.
+    pub cause: RestartCause,
+}
+
+/// The child's end of its supervisor: the child keeps it for life and records why it stops.
+///
+/// It reports when dropped, which happens when the child's context stops (normally, by a kill,
+/// or while unwinding from a panic), so no stop goes unnoticed. The channel is unbounded on
+/// purpose: it carries at most one message per child generation, and a death notice must never
+/// be refused by a full mailbox.
+#[derive(Debug)]
+pub struct ChildLink {
+    generation: u64,
+    cause: Option<Option<RestartCause>>,
+    notify: mpsc::UnboundedSender<ChildStopped>,
+}
+
+impl ChildLink {
+    /// Records a failure; call before `ctx.stop()`.
+    pub fn fail(&mut self, cause: RestartCause) {
+        self.cause = Some(Some(cause));
+    }
+
+    /// Records that the child finished its job: the supervisor will not restart it.
+    pub fn completed(&mut self) {
+        self.cause = Some(None);
+    }
+}
+
+impl Drop for ChildLink {
+    fn drop(&mut self) {
+        let cause = match self.cause {
+            Some(recorded) => recorded,
+            None if std::thread::panicking() => Some(RestartCause::Panic),
+            None => Some(RestartCause::Killed),
+        };
+        // An error means the supervisor is gone already, and with it anyone to tell.
+        let _ = self.notify.send(ChildStopped {
+            generation: self.generation,
+            cause,
+        });
+    }
+}
+
+/// Adapts the death-notice channel to the stream actix expects.
+struct Notices(mpsc::UnboundedReceiver<ChildStopped>);
+
+impl Stream for Notices {
+    type Item = ChildStopped;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// Child mailbox capacity unless [`Supervisor::with_mailbox_capacity`] says otherwise; the
+/// config default of `limits.actor_mailbox_capacity`.
+pub const DEFAULT_CHILD_MAILBOX_CAPACITY: usize = 64;
+
+type Factory<A> = Box<dyn Fn(ChildLink) -> A>;
+type EscalationHandler = Box<dyn FnMut(Escalation)>;
+
+/// Supervises one child actor `A`, built by a factory that receives the child's [`ChildLink`].
+pub struct Supervisor<A: Actor<Context = Context<A>>> {
+    name: &'static str,
+    factory: Factory<A>,
+    policy: RestartPolicy,
+    on_escalate: EscalationHandler,
+    stats: Arc<SupervisorStats>,
+    metrics: Option<Metrics>,
+    child: Option<Addr<A>>,
+    mailbox_capacity: usize,
+    generation: u64,
+    notify: mpsc::UnboundedSender<ChildStopped>,
+    notices: Option<Notices>,
+}
+
+impl<A: Actor<Context = Context<A>>> Supervisor<A> {
+    /// `name` is the `actor` metric label; `on_escalate` is the parent's hook (it may send a
+    /// message to the parent, or trigger shutdown).
+    pub fn new(
+        name: &'static str,
+        policy: RestartPolicy,
+        factory: impl Fn(ChildLink) -> A + 'static,
+        on_escalate: impl FnMut(Escalation) + 'static,
+    ) -> Self {
+        let (notify, receiver) = mpsc::unbounded_channel();
+        Self {
+            name,
+            factory: Box::new(factory),
+            policy,
+            on_escalate: Box::new(on_escalate),
+            stats: Arc::default(),
+            metrics: None,
+            child: None,
+            mailbox_capacity: DEFAULT_CHILD_MAILBOX_CAPACITY,
+            generation: 0,
+            notify,
+            notices: Some(Notices(receiver)),
+        }
+    }
+
+    /// Also counts failures in `gateway_actor_restarts_total`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Sets the child's mailbox capacity (`limits.actor_mailbox_capacity`).
+    pub fn with_mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = capacity;
+        self
+    }
+
+    /// Counters that stay readable while the supervisor runs.
+    pub fn stats(&self) -> Arc<SupervisorStats> {
+        Arc::clone(&self.stats)
+    }
+
+    fn start_child(&mut self) {
+        self.generation += 1;
+        let link = ChildLink {
+            generation: self.generation,
+            cause: None,
+            notify: self.notify.clone(),
+        };
+        self.child = Some(start_with_capacity(
+            (self.factory)(link),
+            self.mailbox_capacity,
+        ));
+    }
+}
+
+impl<A: Actor<Context = Context<A>>> Actor for Supervisor<A> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(notices) = self.notices.take() {
+            ctx.add_stream(notices);
+        }
+        self.start_child();
+    }
+}
+
+impl<A: Actor<Context = Context<A>>> StreamHandler<ChildStopped> for Supervisor<A> {
+    fn handle(&mut self, stopped: ChildStopped, ctx: &mut Self::Context) {
+        if stopped.generation != self.generation {
+            return; // A notice from a child already replaced.
+        }
+        self.child = None;
+        let Some(cause) = stopped.cause else {
+            ctx.stop(); // The child's job is done, and so is ours.
+            return;
+        };
+        self.stats.record_failure(cause);
+        if let Some(metrics) = &self.metrics {
+            metrics.record_actor_restart(self.name, cause.as_str());
+        }
+        match self.policy.next_delay(Instant::now()) {
+            RestartDecision::RestartAfter(delay) => {
+                tracing::warn!(
+                    actor = self.name,
+                    cause = cause.as_str(),
+                    ?delay,
+                    "restarting actor"
+                );
+                ctx.run_later(delay, |supervisor, _| {
+                    supervisor.stats.restarts.fetch_add(1, Ordering::Relaxed);
+                    supervisor.start_child();
+                });
+            }
+            RestartDecision::Escalate => {
+                tracing::error!(
+                    actor = self.name,
+                    cause = cause.as_str(),
+                    "restart limit reached; escalating"
+                );
+                self.stats.escalations.fetch_add(1, Ordering::Relaxed);
+                (self.on_escalate)(Escalation {
+                    actor: self.name,
+                    cause,
+                });
+                ctx.stop();
+            }
+        }
+    }
+
+    fn finished(&mut self, _ctx: &mut Self::Context) {
+        // The supervisor holds a sender itself, so the stream cannot end while it runs.
+    }
+}
+
+/// Asks a supervisor for its current child (`None` while it waits to restart one).
+pub struct CurrentChild<A>(std::marker::PhantomData<A>);
+
+impl<A> CurrentChild<A> {
+    pub fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<A> Default for CurrentChild<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Actor> Message for CurrentChild<A> {
+    type Result = Option<Addr<A>>;
+}
+
+impl<A: Actor<Context = Context<A>>> Handler<CurrentChild<A>> for Supervisor<A> {
+    type Result = Option<Addr<A>>;
+
+    fn handle(&mut self, _: CurrentChild<A>, _: &mut Self::Context) -> Self::Result {
+        self.child.clone()
+    }
+}
+
+// === Bounded sends ===
+
+/// Starts `actor` with a mailbox of `capacity` messages, set before any sender can use it (a
+/// capacity set in `started()` applies only after messages may already have been queued).
+pub fn start_with_capacity<A>(actor: A, capacity: usize) -> Addr<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    let mut ctx = Context::new();
+    ctx.set_mailbox_capacity(capacity);
+    ctx.run(actor)
+}
+
+/// Why a message did not reach an actor (or got no answer in time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MailboxError {
+    /// The mailbox is at capacity (only from [`try_send_bounded`]).
+    #[error("mailbox full")]
+    Full,
+    /// The actor has stopped.
+    #[error("mailbox closed")]
+    Closed,
+    /// No answer within the timeout, either waiting for room or for the handler.
+    #[error("no answer before the timeout")]
+    Timeout,
+}
+
+/// Sends `msg` and waits at most `timeout` for room in the mailbox and for the answer: the
+/// `block` overload mode. A timeout becomes 503 / `RESOURCE_EXHAUSTED` at the edge.
+pub async fn send_bounded<A, M>(
+    addr: &Addr<A>,
+    msg: M,
+    timeout: Duration,
+) -> Result<M::Result, MailboxError>
+where
+    A: Actor + Handler<M>,
+    A::Context: actix::dev::ToEnvelope<A, M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    match tokio::time::timeout(timeout, addr.send(msg)).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(actix::MailboxError::Closed)) => Err(MailboxError::Closed),
+        Ok(Err(actix::MailboxError::Timeout)) | Err(_) => Err(MailboxError::Timeout),
+    }
+}
+
+/// Enqueues `msg` only if the mailbox has room, without waiting for an answer: the
+/// `reject_newest` overload mode.
+pub fn try_send_bounded<A, M>(addr: &Addr<A>, msg: M) -> Result<(), MailboxError>
+where
+    A: Actor + Handler<M>,
+    A::Context: actix::dev::ToEnvelope<A, M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    addr.try_send(msg).map_err(|error| match error {
+        SendError::Full(_) => MailboxError::Full,
+        SendError::Closed(_) => MailboxError::Closed,
+    })
+}
+
+// === Shutdown ===
+
+/// Outcome of [`Shutdown::drain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainOutcome {
+    /// Every listener finished (dropped its [`ShutdownListener`]) before the deadline.
+    Drained,
+    /// The deadline passed with this many listeners still running; the caller stops them.
+    DeadlineExceeded { remaining: usize },
+}
+
+/// The trigger side of graceful shutdown (the mini-redis pattern: broadcast, then wait for every
+/// listener to be dropped).
+#[derive(Debug)]
+pub struct Shutdown {
+    signal: watch::Sender<bool>,
+}
+
+/// Held by every task or actor that must finish its work before the process exits.
+#[derive(Debug, Clone)]
+pub struct ShutdownListener {
+    signal: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self {
+            signal: watch::channel(false).0,
+        }
+    }
+
+    /// A listener to hand to one worker; drop it when that worker is done.
+    pub fn listener(&self) -> ShutdownListener {
+        ShutdownListener {
+            signal: self.signal.subscribe(),
+        }
+    }
+
+    /// Broadcasts the signal, then waits until every listener is dropped or `deadline` passes.
+    pub async fn drain(self, deadline: Duration) -> DrainOutcome {
+        self.signal.send_replace(true);
+        match tokio::time::timeout(deadline, self.signal.closed()).await {
+            Ok(()) => DrainOutcome::Drained,
+            Err(_) => DrainOutcome::DeadlineExceeded {
+                remaining: self.signal.receiver_count(),
+            },
+        }
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ShutdownListener {
+    /// Whether shutdown has been signalled.
+    pub fn is_shutdown(&self) -> bool {
+        *self.signal.borrow()
+    }
+
+    /// Resolves once shutdown is signalled (at once if it already was).
+    pub async fn recv(&mut self) {
+        // An error means the trigger was dropped, which also means "stop".
+        let _ = self.signal.wait_for(|stop| *stop).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    type Events = mpsc::UnboundedReceiver<&'static str>;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_escalates_within_the_window() {
+        let secs = Duration::from_secs;
+        let mut policy = RestartPolicy::new(secs(1), secs(5), 4, secs(60));
+        let t0 = Instant::now();
+        let decisions: Vec<_> = (0..5).map(|i| policy.next_delay(t0 + secs(i))).collect();
+        assert_eq!(
+            decisions,
+            [
+                RestartDecision::RestartAfter(secs(1)),
+                RestartDecision::RestartAfter(secs(2)),
+                RestartDecision::RestartAfter(secs(4)),
+                RestartDecision::RestartAfter(secs(5)),
+                RestartDecision::Escalate,
+            ]
+        );
+        // Once the window has slid past the old restarts, backoff starts over.
+        assert_eq!(
+            policy.next_delay(t0 + secs(3) + secs(60)),
+            RestartDecision::RestartAfter(secs(1))
+        );
+        policy.reset();
+        assert_eq!(
+            policy.next_delay(t0 + secs(64)),
+            RestartDecision::RestartAfter(secs(1))
+        );
+    }
+
+    #[test]
+    fn huge_restart_counts_saturate_instead_of_overflowing() {
+        let mut policy = RestartPolicy::new(
+            Duration::from_secs(1),
+            Duration::from_secs(900),
+            100,
+            Duration::MAX,
+        );
+        let now = Instant::now();
+        let last = (0..80).map(|_| policy.next_delay(now)).last();
+        assert_eq!(
+            last,
+            Some(RestartDecision::RestartAfter(Duration::from_secs(900)))
+        );
+    }
+
+    /// A worker that processes jobs from a shared store and removes each only once it is done,
+    /// so whatever it was doing when it died is still in the store for its successor.
+    struct Worker {
+        store: Arc<Mutex<Vec<u32>>>,
+        done: Arc<Mutex<Vec<u32>>>,
+        /// Attempts left that will panic mid-work.
+        panics_left: Arc<Mutex<u32>>,
+        events: mpsc::UnboundedSender<&'static str>,
+        link: ChildLink,
+    }
+
+    impl Actor for Worker {
+        type Context = Context<Self>;
+
+        fn started(&mut self, ctx: &mut Self::Context) {
+            let _ = self.events.send("started");
+            ctx.notify(ProcessNext);
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct ProcessNext;
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Kill;
+
+    impl Handler<ProcessNext> for Worker {
+        type Result = ();
+
+        fn handle(&mut self, _: ProcessNext, ctx: &mut Self::Context) {
+            let next = self
+                .store
+                .lock()
+                .ok()
+                .and_then(|store| store.first().copied());
+            let Some(job) = next else {
+                self.link.completed();
+                ctx.stop();
+                return;
+            };
+            let crash = self.panics_left.lock().is_ok_and(|mut left| {
+                let crash = *left > 0;
+                *left = left.saturating_sub(1);
+                crash
+            });
+            let work = async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if crash {
+                    panic!("malformed input in job {job}");
+                }
+                job * 10
+            };
+            ctx.spawn(protect(work).into_actor(self).map(
+                move |result, worker, ctx| match result {
+                    Ok(output) => {
+                        if let Ok(mut store) = worker.store.lock() {
+                            store.retain(|j| *j != job);
+                        }
+                        if let Ok(mut done) = worker.done.lock() {
+                            done.push(output);
+                        }
+                        ctx.notify(ProcessNext);
+                    }
+                    Err(_) => {
+                        worker.link.fail(RestartCause::Panic);
+                        ctx.stop();
+                    }
+                },
+            ));
+        }
+    }
+
+    impl Handler<Kill> for Worker {
+        type Result = ();
+
+        fn handle(&mut self, _: Kill, ctx: &mut Self::Context) {
+            ctx.stop(); // No cause recorded: the link reports `Killed`.
+        }
+    }
+
+    struct Fixture {
+        store: Arc<Mutex<Vec<u32>>>,
+        done: Arc<Mutex<Vec<u32>>>,
+        events: Events,
+        escalations: mpsc::UnboundedReceiver<Escalation>,
+        supervisor: Addr<Supervisor<Worker>>,
+        stats: Arc<SupervisorStats>,
+    }
+
+    fn start(jobs: Vec<u32>, panics: u32) -> Fixture {
+        let store = Arc::new(Mutex::new(jobs));
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let panics_left = Arc::new(Mutex::new(panics));
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (escalate_tx, escalations) = mpsc::unbounded_channel();
+        let (s, d, c) = (store.clone(), done.clone(), panics_left);
+        let policy = RestartPolicy::new(
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            2,
+            Duration::from_secs(600),
+        );
+        let supervisor = Supervisor::new(
+            "test_worker",
+            policy,
+            move |link| Worker {
+                store: s.clone(),
+                done: d.clone(),
+                panics_left: c.clone(),
+                events: events_tx.clone(),
+                link,
+            },
+            move |escalation| {
+                let _ = escalate_tx.send(escalation);
+            },
+        );
+        let stats = supervisor.stats();
+        Fixture {
+            store,
+            done,
+            events,
+            escalations,
+            supervisor: supervisor.start(),
+            stats,
+        }
+    }
+
+    async fn next_event(events: &mut Events) -> Option<&'static str> {
+        tokio::time::timeout(Duration::from_secs(3600), events.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn wait_until_stopped<A: Actor>(addr: &Addr<A>) {
+        while addr.connected() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn snapshot(shared: &Arc<Mutex<Vec<u32>>>) -> Vec<u32> {
+        shared.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    #[actix_rt::test]
+    async fn a_panic_mid_work_restarts_after_backoff_and_the_work_completes() {
+        tokio::time::pause();
+        let mut f = start(vec![1, 2], 1);
+        let t0 = Instant::now();
+        assert_eq!(next_event(&mut f.events).await, Some("started"));
+        assert_eq!(
+            next_event(&mut f.events).await,
+            Some("started"),
+            "restarted"
+        );
+        assert!(
+            t0.elapsed() >= Duration::from_secs(5),
+            "restarted only after the backoff"
+        );
+        wait_until_stopped(&f.supervisor).await;
+        assert_eq!(snapshot(&f.done), [10, 20], "job 1 survived the crash");
+        assert!(snapshot(&f.store).is_empty());
+        assert_eq!(f.stats.failures(RestartCause::Panic), 1);
+        assert_eq!(f.stats.restarts(), 1);
+        assert!(f.escalations.try_recv().is_err());
+    }
+
+    #[actix_rt::test]
+    async fn a_child_killed_mid_work_restarts_and_the_work_completes() {
+        tokio::time::pause();
+        let mut f = start(vec![7], 0);
+        assert_eq!(next_event(&mut f.events).await, Some("started"));
+        let child = send_bounded(&f.supervisor, CurrentChild::new(), Duration::from_secs(1)).await;
+        let Ok(Some(child)) = child else {
+            panic!("no child: {child:?}");
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await; // Mid-way through job 7.
+        assert_eq!(try_send_bounded(&child, Kill), Ok(()));
+        assert_eq!(
+            next_event(&mut f.events).await,
+            Some("started"),
+            "restarted"
+        );
+        wait_until_stopped(&f.supervisor).await;
+        assert_eq!(snapshot(&f.done), [70]);
+        assert_eq!(f.stats.failures(RestartCause::Killed), 1);
+        assert_eq!(
+            send_bounded(&child, Kill, Duration::from_secs(1)).await,
+            Err(MailboxError::Closed)
+        );
+    }
+
+    #[actix_rt::test]
+    async fn escalates_after_max_restarts_in_the_window() {
+        tokio::time::pause();
+        let mut f = start(vec![1], 3);
+        for _ in 0..3 {
+            assert_eq!(next_event(&mut f.events).await, Some("started"));
+        }
+        let escalation =
+            tokio::time::timeout(Duration::from_secs(3600), f.escalations.recv()).await;
+        assert_eq!(
+            escalation.ok().flatten(),
+            Some(Escalation {
+                actor: "test_worker",
+                cause: RestartCause::Panic
+            })
+        );
+        wait_until_stopped(&f.supervisor).await;
+        assert_eq!(f.stats.failures(RestartCause::Panic), 3);
+        assert_eq!(f.stats.restarts(), 2);
+        assert_eq!(f.stats.escalations(), 1);
+        assert_eq!(
+            snapshot(&f.store),
+            [1],
+            "the job is still there for an operator"
+        );
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct PanicHere;
+
+    impl Handler<PanicHere> for Worker {
+        type Result = ();
+
+        fn handle(&mut self, _: PanicHere, _: &mut Self::Context) {
+            panic!("unprotected handler panic");
+        }
+    }
+
+    #[actix_rt::test]
+    async fn an_unprotected_handler_panic_is_still_restarted() {
+        tokio::time::pause();
+        let mut f = start(vec![3], 0);
+        assert_eq!(next_event(&mut f.events).await, Some("started"));
+        let child = send_bounded(&f.supervisor, CurrentChild::new(), Duration::from_secs(1)).await;
+        let Ok(Some(child)) = child else {
+            panic!("no child: {child:?}");
+        };
+        assert_eq!(try_send_bounded(&child, PanicHere), Ok(()));
+        assert_eq!(
+            next_event(&mut f.events).await,
+            Some("started"),
+            "restarted"
+        );
+        wait_until_stopped(&f.supervisor).await;
+        assert_eq!(snapshot(&f.done), [30]);
+        // The context (and the link in the actor) is dropped while unwinding, so the cause is
+        // still right; the rest of that handler's work is lost, hence `protect`.
+        assert_eq!(f.stats.failures(RestartCause::Panic), 1);
+        assert_eq!(f.stats.failures(RestartCause::Killed), 0);
+    }
+
+    #[actix_rt::test]
+    async fn protect_turns_a_panic_into_an_error() {
+        let ok = protect(async { 2 + 2 }).await;
+        assert_eq!(ok, Ok(4));
+        let failed = protect(async { panic!("bad bytes") }).await;
+        assert_eq!(
+            failed.map_err(|e| e.message),
+            Err::<(), _>("bad bytes".to_owned())
+        );
+    }
+
+    #[actix_rt::test]
+    async fn shutdown_drains_until_the_deadline() {
+        tokio::time::pause();
+        let shutdown = Shutdown::new();
+        let mut quick = shutdown.listener();
+        actix_rt::spawn(async move {
+            quick.recv().await;
+        });
+        let slow = shutdown.listener();
+        let outcome = shutdown.drain(Duration::from_secs(30)).await;
+        assert_eq!(outcome, DrainOutcome::DeadlineExceeded { remaining: 1 });
+        assert!(slow.is_shutdown());
+
+        let shutdown = Shutdown::new();
+        let mut worker = shutdown.listener();
+        actix_rt::spawn(async move {
+            worker.recv().await;
+            tokio::time::sleep(Duration::from_secs(1)).await; // Finishing the current item.
+        });
+        assert_eq!(
+            shutdown.drain(Duration::from_secs(30)).await,
+            DrainOutcome::Drained
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_full_mailbox_is_reported_not_ignored() {
+        struct Idle;
+        impl Actor for Idle {
+            type Context = Context<Self>;
+            fn started(&mut self, ctx: &mut Self::Context) {
+                ctx.set_mailbox_capacity(1);
+            }
+        }
+        impl Handler<Kill> for Idle {
+            type Result = ();
+            fn handle(&mut self, _: Kill, _: &mut Self::Context) {}
+        }
+        tokio::time::pause();
+        let addr = start_with_capacity(Idle, 1);
+        // Nothing runs the actor until we yield, so the mailbox fills up.
+        let results: Vec<_> = (0..3).map(|_| try_send_bounded(&addr, Kill)).collect();
+        assert!(results.contains(&Err(MailboxError::Full)), "{results:?}");
+    }
+}

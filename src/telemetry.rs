@@ -1,0 +1,356 @@
+//! Tracing subscriber set-up and every Prometheus metric of the gateway, defined once.
+//!
+//! Names follow house style (practice 13): the `gateway_` prefix, snake case, `_total` on
+//! counters, `_seconds`/`_bytes` units. Label values come from bounded sets only: the enums
+//! below, or `&'static str` constants owned by the code that records them (an `Endpoint::name()`,
+//! an actor's type name). Never peer addresses, parcel IDs or worker UUIDs. Code records through
+//! the typed methods of [`Metrics`], never through raw label strings.
+//!
+//! # Metrics
+//!
+//! | name | type | labels | meaning |
+//! | --- | --- | --- | --- |
+//! | `gateway_requests_total` | counter | `binding`, `endpoint`, `outcome` | requests handled, by result (`ok`, `client_error`, `unavailable`, `server_error`) |
+//! | `gateway_request_duration_seconds` | histogram | `binding`, `endpoint` | time to answer a request |
+//! | `gateway_parcels_stored_total` | counter | `binding` | parcels durably stored for a private gateway, by the binding they came in on |
+//! | `gateway_parcels_delivered_total` | counter | `outcome` | outbound PoHTTP delivery attempts (`delivered`, `refused`, `retry`, `expired`) |
+//! | `gateway_mailbox_depth` | gauge | `queue` | messages waiting in a mailbox |
+//! | `gateway_mailbox_blocked_seconds_total` | counter | `actor` | time senders spent waiting on a full mailbox |
+//! | `gateway_actor_restarts_total` | counter | `actor`, `cause` | supervised restarts (`panic`, `error`, `killed`) |
+//! | `gateway_websocket_connections` | gauge | none | open parcel-collection WebSockets |
+//! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
+//! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
+
+use std::time::Duration;
+
+use prometheus::{
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::config::{LogFormat, LogLevel};
+
+/// Every metric name, for documentation and tests.
+pub const METRIC_NAMES: &[&str] = &[
+    REQUESTS_TOTAL,
+    REQUEST_DURATION_SECONDS,
+    PARCELS_STORED_TOTAL,
+    PARCELS_DELIVERED_TOTAL,
+    MAILBOX_DEPTH,
+    MAILBOX_BLOCKED_SECONDS_TOTAL,
+    ACTOR_RESTARTS_TOTAL,
+    WEBSOCKET_CONNECTIONS,
+    CARGO_UNWRAPPED_TOTAL,
+    ERRORS_TOTAL,
+];
+
+pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
+pub const REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_seconds";
+pub const PARCELS_STORED_TOTAL: &str = "gateway_parcels_stored_total";
+pub const PARCELS_DELIVERED_TOTAL: &str = "gateway_parcels_delivered_total";
+pub const MAILBOX_DEPTH: &str = "gateway_mailbox_depth";
+pub const MAILBOX_BLOCKED_SECONDS_TOTAL: &str = "gateway_mailbox_blocked_seconds_total";
+pub const ACTOR_RESTARTS_TOTAL: &str = "gateway_actor_restarts_total";
+pub const WEBSOCKET_CONNECTIONS: &str = "gateway_websocket_connections";
+pub const CARGO_UNWRAPPED_TOTAL: &str = "gateway_cargo_unwrapped_total";
+pub const ERRORS_TOTAL: &str = "gateway_errors_total";
+
+macro_rules! label_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The label value.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $value),+ }
+            }
+        }
+    };
+}
+
+label_enum!(
+    /// The `binding` label.
+    Binding { Poweb => "poweb", Pohttp => "pohttp", Cogrpc => "cogrpc" }
+);
+label_enum!(
+    /// The `outcome` of a request, derived from the status class of the answer.
+    RequestOutcome {
+        Ok => "ok",
+        ClientError => "client_error",
+        Unavailable => "unavailable",
+        ServerError => "server_error",
+    }
+);
+label_enum!(
+    /// The `outcome` of one outbound delivery attempt.
+    DeliveryOutcome {
+        Delivered => "delivered",
+        Refused => "refused",
+        Retry => "retry",
+        Expired => "expired",
+    }
+);
+label_enum!(
+    /// The `outcome` of unwrapping one cargo.
+    CargoOutcome { Ok => "ok", Invalid => "invalid", Undecryptable => "undecryptable" }
+);
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("metric registration failed: {0}")]
+    Prometheus(#[from] prometheus::Error),
+    #[error("cannot install the tracing subscriber: {0}")]
+    Tracing(String),
+    #[error("metrics are not valid UTF-8 text: {0}")]
+    Encoding(#[from] std::string::FromUtf8Error),
+}
+
+/// Installs the global tracing subscriber: `RUST_LOG` when set (full filter syntax), else
+/// `level` for everything.
+pub fn init_tracing(level: LogLevel, format: LogFormat) -> Result<(), TelemetryError> {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|error| TelemetryError::Tracing(error.to_string()))
+}
+
+/// The gateway's metrics, registered in their own registry (not the process-global one, so tests
+/// and several gateways in one process do not collide).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_duration: HistogramVec,
+    parcels_stored: IntCounterVec,
+    parcels_delivered: IntCounterVec,
+    mailbox_depth: IntGaugeVec,
+    mailbox_blocked: CounterVec,
+    actor_restarts: IntCounterVec,
+    websocket_connections: IntGauge,
+    cargo_unwrapped: IntCounterVec,
+    errors: IntCounterVec,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Self, TelemetryError> {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok::<_, prometheus::Error>(metric)
+        };
+        let requests = counter(
+            REQUESTS_TOTAL,
+            "Requests handled, by binding, endpoint and outcome.",
+            &["binding", "endpoint", "outcome"],
+        )?;
+        let parcels_stored = counter(
+            PARCELS_STORED_TOTAL,
+            "Parcels durably stored for private gateways, by incoming binding.",
+            &["binding"],
+        )?;
+        let parcels_delivered = counter(
+            PARCELS_DELIVERED_TOTAL,
+            "Outbound PoHTTP delivery attempts, by outcome.",
+            &["outcome"],
+        )?;
+        let actor_restarts = counter(
+            ACTOR_RESTARTS_TOTAL,
+            "Supervised actor restarts, by actor and cause.",
+            &["actor", "cause"],
+        )?;
+        let cargo_unwrapped = counter(
+            CARGO_UNWRAPPED_TOTAL,
+            "Cargo processed by the unwrapping worker, by outcome.",
+            &["outcome"],
+        )?;
+        let errors = counter(
+            ERRORS_TOTAL,
+            "Errors, by type and processing stage.",
+            &["error_type", "stage"],
+        )?;
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(REQUEST_DURATION_SECONDS, "Time to answer a request.")
+                .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
+            &["binding", "endpoint"],
+        )?;
+        registry.register(Box::new(request_duration.clone()))?;
+        let mailbox_depth = IntGaugeVec::new(
+            Opts::new(MAILBOX_DEPTH, "Messages waiting in a mailbox."),
+            &["queue"],
+        )?;
+        registry.register(Box::new(mailbox_depth.clone()))?;
+        let mailbox_blocked = CounterVec::new(
+            Opts::new(
+                MAILBOX_BLOCKED_SECONDS_TOTAL,
+                "Time senders spent waiting on a full mailbox.",
+            ),
+            &["actor"],
+        )?;
+        registry.register(Box::new(mailbox_blocked.clone()))?;
+        let websocket_connections = IntGauge::new(
+            WEBSOCKET_CONNECTIONS,
+            "Open parcel-collection WebSocket connections.",
+        )?;
+        registry.register(Box::new(websocket_connections.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            request_duration,
+            parcels_stored,
+            parcels_delivered,
+            mailbox_depth,
+            mailbox_blocked,
+            actor_restarts,
+            websocket_connections,
+            cargo_unwrapped,
+            errors,
+        })
+    }
+
+    /// The registry, for exporters that need it.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Records one answered request and its duration.
+    pub fn record_request(
+        &self,
+        binding: Binding,
+        endpoint: &'static str,
+        outcome: RequestOutcome,
+        duration: Duration,
+    ) {
+        self.requests
+            .with_label_values(&[binding.as_str(), endpoint, outcome.as_str()])
+            .inc();
+        self.request_duration
+            .with_label_values(&[binding.as_str(), endpoint])
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records a parcel stored for a private gateway.
+    pub fn record_parcel_stored(&self, binding: Binding) {
+        self.parcels_stored
+            .with_label_values(&[binding.as_str()])
+            .inc();
+    }
+
+    /// Records one outbound delivery attempt.
+    pub fn record_parcel_delivery(&self, outcome: DeliveryOutcome) {
+        self.parcels_delivered
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+    }
+
+    /// Sets the number of messages waiting in `queue`.
+    pub fn set_mailbox_depth(&self, queue: &'static str, depth: i64) {
+        self.mailbox_depth.with_label_values(&[queue]).set(depth);
+    }
+
+    /// Adds time a sender spent blocked on `actor`'s full mailbox.
+    pub fn record_mailbox_blocked(&self, actor: &'static str, waited: Duration) {
+        self.mailbox_blocked
+            .with_label_values(&[actor])
+            .inc_by(waited.as_secs_f64());
+    }
+
+    /// Records a supervised restart; `cause` is `supervision::RestartCause::as_str()`.
+    pub fn record_actor_restart(&self, actor: &'static str, cause: &'static str) {
+        self.actor_restarts.with_label_values(&[actor, cause]).inc();
+    }
+
+    /// The open WebSocket gauge; sessions increment on open and decrement on close.
+    pub fn websocket_connections(&self) -> &IntGauge {
+        &self.websocket_connections
+    }
+
+    /// Records one cargo processed by the unwrapping worker.
+    pub fn record_cargo_unwrapped(&self, outcome: CargoOutcome) {
+        self.cargo_unwrapped
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+    }
+
+    /// Records one error event; both values are constants of the code that raises it.
+    pub fn record_error(&self, error_type: &'static str, stage: &'static str) {
+        self.errors.with_label_values(&[error_type, stage]).inc();
+    }
+
+    /// The Prometheus text exposition, for `/metrics`.
+    pub fn encode_text(&self) -> Result<String, TelemetryError> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_encoded_with_its_labels() -> Result<(), TelemetryError> {
+        let metrics = Metrics::new()?;
+        // Vec metrics only appear once a label set is used.
+        metrics.record_request(
+            Binding::Pohttp,
+            "deliver_parcel",
+            RequestOutcome::Ok,
+            Duration::from_millis(3),
+        );
+        metrics.record_parcel_stored(Binding::Pohttp);
+        metrics.record_parcel_delivery(DeliveryOutcome::Retry);
+        metrics.set_mailbox_depth("outbound", 4);
+        metrics.record_mailbox_blocked("outbound_delivery", Duration::from_millis(250));
+        metrics.record_actor_restart("collection_session", "panic");
+        metrics.websocket_connections().inc();
+        metrics.record_cargo_unwrapped(CargoOutcome::Invalid);
+        metrics.record_error("ramf_malformed", "pohttp_in");
+        let text = metrics.encode_text()?;
+        for name in METRIC_NAMES {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing:\n{text}"
+            );
+        }
+        for series in [
+            r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="ok"} 1"#,
+            r#"gateway_request_duration_seconds_count{binding="pohttp",endpoint="deliver_parcel"} 1"#,
+            r#"gateway_mailbox_blocked_seconds_total{actor="outbound_delivery"} 0.25"#,
+            r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
+            r#"gateway_websocket_connections 1"#,
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn names_follow_house_style() {
+        for name in METRIC_NAMES {
+            assert!(name.starts_with("gateway_"), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn registries_are_independent() -> Result<(), TelemetryError> {
+        // Two instances must not collide, which a global registry would make them do.
+        let _first = Metrics::new()?;
+        let _second = Metrics::new()?;
+        Ok(())
+    }
+}
