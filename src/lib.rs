@@ -7,4 +7,5 @@
 //! - Backends import only `protocols::awala`; actors import both; `main.rs` wires everything.
 #![forbid(unsafe_code)]
 
+pub mod backends;
 pub mod protocols;
