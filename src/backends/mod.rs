@@ -1,0 +1,182 @@
+//! The storage layer: durable mailboxes, metadata, parcel bodies, notifications and key sealing.
+//!
+//! Layout: one folder per trait, each with `mod.rs` (the trait and its types), the embedded
+//! implementation, and `conformance.rs` (the checks every implementation must pass):
+//! - [`queue`]: [`DurableQueue`](queue::DurableQueue), the cargo and outbound-parcel mailboxes.
+//! - [`metadata`]: [`MetadataStore`](metadata::MetadataStore), certificates, sealed keys, dedup
+//!   records, CCA use and the index of parcels stored for private gateways.
+//! - [`objects`]: [`ObjectStore`](objects::ObjectStore), parcel bodies.
+//! - [`pubsub`]: [`Notifier`](pubsub::Notifier), "parcel stored" notifications (best effort).
+//! - [`keys`]: [`KeySealer`](keys::KeySealer), AES-256-GCM sealing of private keys at rest.
+//!
+//! Implementations are chosen by URL ([`Backends::open`]); the embedded ones need nothing but the
+//! data directory. Dependency rule: backends import only `crate::protocols::awala`.
+//! Every backend returns [`BackendError`], whose kind callers branch on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub mod clock;
+pub mod error;
+pub mod keys;
+pub mod metadata;
+pub mod objects;
+pub mod pubsub;
+pub mod queue;
+pub mod sqlite;
+
+pub use error::{BackendError, BackendErrorKind};
+
+use keys::{FileKeySealer, KeySealer};
+use metadata::{MetadataStore, PostgresMetadataStore, SqliteMetadataStore};
+use objects::{LocalObjectStore, ObjectStore};
+use pubsub::{MemoryNotifier, Notifier, NotifierLimits};
+use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
+
+/// Schemes of distributed backends that later builds will implement.
+const PLANNED_SCHEMES: [&str; 6] = ["amqp", "amqps", "redis", "mongodb", "mongodb+srv", "s3"];
+
+/// Where each backend lives. `None` means the embedded default under the data directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackendUrls {
+    /// `sqlite://<path>` (default `sqlite://<data_dir>/gateway.sqlite`) or `postgres://…`.
+    pub database_url: Option<String>,
+    /// `file://<path>` (default `file://<data_dir>/objects`).
+    pub object_store_url: Option<String>,
+    /// `embedded://` (default): a SQLite file `<data_dir>/queue.sqlite`, apart from the metadata
+    /// database (see [`queue::embedded`] for why).
+    pub queue_url: Option<String>,
+    /// `memory://` (default): in-process broadcast.
+    pub pubsub_url: Option<String>,
+}
+
+impl BackendUrls {
+    /// The URLs with every default filled in for `data_dir`.
+    pub fn resolved(&self, data_dir: &Path) -> ResolvedUrls {
+        let pick = |url: &Option<String>, default: String| url.clone().unwrap_or(default);
+        ResolvedUrls {
+            database_url: pick(
+                &self.database_url,
+                format!("sqlite://{}", data_dir.join("gateway.sqlite").display()),
+            ),
+            object_store_url: pick(
+                &self.object_store_url,
+                format!("file://{}", data_dir.join("objects").display()),
+            ),
+            queue_url: pick(&self.queue_url, "embedded://".to_string()),
+            pubsub_url: pick(&self.pubsub_url, "memory://".to_string()),
+        }
+    }
+}
+
+/// [`BackendUrls`] after defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedUrls {
+    pub database_url: String,
+    pub object_store_url: String,
+    pub queue_url: String,
+    pub pubsub_url: String,
+}
+
+/// Tunables of the embedded backends.
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    pub queues: QueueSettings,
+    pub notifier: NotifierLimits,
+}
+
+/// Every backend the gateway uses, as trait objects.
+#[derive(Clone)]
+pub struct Backends {
+    pub queue: Arc<dyn DurableQueue>,
+    pub metadata: Arc<dyn MetadataStore>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub notifier: Arc<dyn Notifier>,
+    pub sealer: Arc<dyn KeySealer>,
+}
+
+impl Backends {
+    /// Opens every backend named by `urls`, with defaults under `data_dir` and default limits.
+    pub async fn open(urls: &BackendUrls, data_dir: &Path) -> Result<Backends, BackendError> {
+        Self::open_with(urls, data_dir, BackendOptions::default()).await
+    }
+
+    /// Opens every backend named by `urls` with the given limits.
+    pub async fn open_with(
+        urls: &BackendUrls,
+        data_dir: &Path,
+        options: BackendOptions,
+    ) -> Result<Backends, BackendError> {
+        let urls = urls.resolved(data_dir);
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| BackendError::from_io(&format!("creating {}", data_dir.display()), e))?;
+        // Keys first: a world-readable key file must stop start-up before anything is written.
+        let sealer: Arc<dyn KeySealer> = Arc::new(FileKeySealer::open(data_dir)?);
+        let metadata: Arc<dyn MetadataStore> = match scheme_of(&urls.database_url)? {
+            "sqlite" => Arc::new(SqliteMetadataStore::open_url(&urls.database_url).await?),
+            "postgres" | "postgresql" => {
+                Arc::new(PostgresMetadataStore::open_url(&urls.database_url).await?)
+            }
+            other => return Err(unsupported(other, "database_url")),
+        };
+        let objects: Arc<dyn ObjectStore> = match scheme_of(&urls.object_store_url)? {
+            "file" => Arc::new(LocalObjectStore::open(&path_of(&urls.object_store_url))?),
+            other => return Err(unsupported(other, "object_store_url")),
+        };
+        let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {
+            "embedded" => {
+                let path = data_dir.join("queue.sqlite");
+                Arc::new(EmbeddedQueue::open(&path, options.queues).await?)
+            }
+            other => return Err(unsupported(other, "queue_url")),
+        };
+        let notifier: Arc<dyn Notifier> = match scheme_of(&urls.pubsub_url)? {
+            "memory" => Arc::new(MemoryNotifier::new(options.notifier)),
+            other => return Err(unsupported(other, "pubsub_url")),
+        };
+        Ok(Backends {
+            queue,
+            metadata,
+            objects,
+            notifier,
+            sealer,
+        })
+    }
+
+    /// Checks every backend; the first failure wins.
+    pub async fn health_check(&self) -> Result<(), BackendError> {
+        self.queue.health_check().await?;
+        self.metadata.health_check().await?;
+        self.objects.health_check().await?;
+        self.notifier.health_check().await?;
+        self.sealer.health_check().await
+    }
+}
+
+/// The scheme of `url`; `Internal` if there is none.
+fn scheme_of(url: &str) -> Result<&str, BackendError> {
+    url.split_once("://")
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| !scheme.is_empty())
+        .ok_or_else(|| BackendError::internal(format!("`{url}` is not a url (no scheme)")))
+}
+
+/// The path part of a `scheme://path` URL.
+fn path_of(url: &str) -> PathBuf {
+    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    PathBuf::from(rest.split('?').next().unwrap_or_default())
+}
+
+/// A scheme this build cannot open: planned ones say so, others are unknown.
+fn unsupported(scheme: &str, setting: &str) -> BackendError {
+    if PLANNED_SCHEMES.contains(&scheme) {
+        BackendError::internal(format!(
+            "`{scheme}://` is not supported yet in this build ({setting})"
+        ))
+    } else {
+        BackendError::internal(format!("unknown scheme `{scheme}://` in {setting}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The behaviour every [`ObjectStore`] must show, as async checks over a fresh, empty store.
+//!
+//! An implementation runs the suite with `objects_conformance!(async { (guard, store) })`.
+
+use bytes::Bytes;
+
+use super::ObjectStore;
+use crate::backends::error::BackendErrorKind;
+
+const KEY: &str = "parcels/gateway-bound/0pg/0recipient/0sender/abcdef";
+
+/// Put, get, replace and idempotent delete.
+pub async fn put_get_delete(store: &dyn ObjectStore) {
+    assert_eq!(store.get(KEY).await.expect("get"), None);
+    store
+        .put(KEY, Bytes::from_static(b"one"))
+        .await
+        .expect("put");
+    assert_eq!(
+        store.get(KEY).await.expect("get"),
+        Some(Bytes::from_static(b"one"))
+    );
+    store
+        .put(KEY, Bytes::from_static(b"two"))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.get(KEY).await.expect("get"),
+        Some(Bytes::from_static(b"two"))
+    );
+    store.put("empty", Bytes::new()).await.expect("empty body");
+    assert_eq!(store.get("empty").await.expect("get"), Some(Bytes::new()));
+    store.delete(KEY).await.expect("delete");
+    assert_eq!(store.get(KEY).await.expect("get"), None);
+    store.delete(KEY).await.expect("delete is idempotent");
+    store.health_check().await.expect("healthy");
+}
+
+/// Listing by prefix, in key order, bounded by the limit.
+pub async fn list_by_prefix(store: &dyn ObjectStore) {
+    for key in ["p/a/2", "p/a/1", "p/a-b/1", "p/ab", "q/x", "p/a/sub/3"] {
+        store.put(key, Bytes::from_static(b"x")).await.expect("put");
+    }
+    let all = store.list("", 100).await.expect("list");
+    assert_eq!(
+        all,
+        vec!["p/a-b/1", "p/a/1", "p/a/2", "p/a/sub/3", "p/ab", "q/x"]
+    );
+    assert_eq!(
+        store.list("p/a/", 100).await.expect("list"),
+        vec!["p/a/1", "p/a/2", "p/a/sub/3"]
+    );
+    assert_eq!(
+        store.list("p/a", 100).await.expect("list"),
+        vec!["p/a-b/1", "p/a/1", "p/a/2", "p/a/sub/3", "p/ab"]
+    );
+    assert_eq!(
+        store.list("p/", 2).await.expect("list"),
+        vec!["p/a-b/1", "p/a/1"]
+    );
+    assert!(store.list("nothing/", 10).await.expect("list").is_empty());
+    store.delete("p/a/1").await.expect("delete");
+    assert_eq!(store.list("p/a/", 1).await.expect("list"), vec!["p/a/2"]);
+}
+
+/// Keys that could escape the store or clash with temporary files are refused before any I/O.
+pub async fn bad_keys_are_refused(store: &dyn ObjectStore) {
+    for key in [
+        "",
+        "/etc/passwd",
+        "../escape",
+        "a/../../b",
+        "a/./b",
+        "a//b",
+        "a/",
+        ".hidden",
+        "a/.tmp-x",
+        "a\\b",
+        "a b",
+        "é",
+    ] {
+        let error = store
+            .put(key, Bytes::from_static(b"x"))
+            .await
+            .expect_err(key);
+        assert_eq!(error.kind, BackendErrorKind::Internal, "{key}");
+        assert!(store.get(key).await.is_err(), "{key}");
+        assert!(store.delete(key).await.is_err(), "{key}");
+    }
+    assert!(store.list("../", 10).await.is_err());
+    let long = "a".repeat(super::MAX_KEY_LENGTH + 1);
+    assert!(store.put(&long, Bytes::new()).await.is_err());
+}
+
+/// Runs every object-store check as its own `#[tokio::test]`; `$open` is an expression
+/// evaluating to a future of `(guard, Arc<dyn ObjectStore>)` over fresh, empty storage.
+#[macro_export]
+macro_rules! objects_conformance {
+    ($open:expr) => {
+        $crate::objects_conformance!(@tests $open;
+            put_get_delete, list_by_prefix, bad_keys_are_refused);
+    };
+    (@tests $open:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, store) = $open.await;
+                $crate::backends::objects::conformance::$name(&*store).await;
+            }
+        )*
+    };
+}

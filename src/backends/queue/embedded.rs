@@ -1,0 +1,433 @@
+//! The embedded queue: a SQLite file of its own (`<data_dir>/queue.sqlite`).
+//!
+//! Why a separate file rather than the metadata database: the queue commits (and fsyncs) on every
+//! publish, lease and ack, and SQLite has one writer per file, so sharing would make PoWeb
+//! registrations wait behind cargo traffic; the metadata store can also move to PostgreSQL while
+//! the queue stays embedded; and each file keeps its own migration history.
+//!
+//! All statements run on one pooled connection: SQLite serialises writers anyway, and a single
+//! connection makes "count, then insert" and "select, then lease" atomic without `BEGIN
+//! IMMEDIATE` retries. Publishers blocked on a full queue wait on a [`Notify`] that acks and
+//! dead-letters signal, not on the connection.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::{
+    DeadLetter, Delivery, DeliveryId, DurableQueue, OverloadMode, QueueMessage, QueueName,
+    QueueSettings,
+};
+use crate::backends::clock::{Clock, SystemClock};
+use crate::backends::error::BackendError;
+use crate::backends::sqlite::{from_millis, open_pool, to_millis};
+
+/// Most messages one `receive` call leases, whatever `max` asks for.
+pub const MAX_RECEIVE_BATCH: usize = 1_000;
+/// How often a blocked publisher re-checks for room even without a wake-up.
+const BLOCKED_RECHECK: Duration = Duration::from_millis(100);
+
+/// A [`DurableQueue`] in a local SQLite file.
+pub struct EmbeddedQueue {
+    pool: SqlitePool,
+    settings: QueueSettings,
+    clock: Arc<dyn Clock>,
+    /// Signalled whenever a message leaves a queue, waking blocked publishers.
+    room: Notify,
+}
+
+impl EmbeddedQueue {
+    /// Opens (creating if needed) the queue file at `path` with the system clock.
+    pub async fn open(path: &Path, settings: QueueSettings) -> Result<Self, BackendError> {
+        Self::open_with_clock(path, settings, Arc::new(SystemClock)).await
+    }
+
+    /// Opens the queue file with a given clock (tests drive lease expiry with a manual clock).
+    pub async fn open_with_clock(
+        path: &Path,
+        settings: QueueSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BackendError> {
+        let pool = open_pool(path, 1).await?;
+        sqlx::migrate!("src/backends/queue/migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| {
+                BackendError::internal(format!("migrating queue database: {e}")).with_source(e)
+            })?;
+        Ok(EmbeddedQueue {
+            pool,
+            settings,
+            clock,
+            room: Notify::new(),
+        })
+    }
+
+    /// Closes the database, waiting for the connection to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn now_millis(&self) -> i64 {
+        to_millis(self.clock.now())
+    }
+
+    /// Inserts the message if the queue has room; `Ok(false)` when it is full.
+    async fn try_insert(
+        &self,
+        queue: QueueName,
+        message: &QueueMessage,
+        attributes: &str,
+    ) -> Result<bool, BackendError> {
+        let capacity = self.settings.limits(queue).capacity;
+        let visible_at = message
+            .not_before
+            .map(to_millis)
+            .unwrap_or_else(|| self.now_millis());
+        // One statement, so the capacity check and the insert are atomic.
+        let result = sqlx::query(
+            "INSERT INTO queue_messages (queue, body, attributes, visible_at)
+             SELECT ?1, ?2, ?3, ?4
+             WHERE (SELECT COUNT(*) FROM queue_messages WHERE queue = ?1) < ?5",
+        )
+        .bind(queue.as_str())
+        .bind(message.body.as_ref())
+        .bind(attributes)
+        .bind(visible_at)
+        .bind(i64::try_from(capacity).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| BackendError::from_sqlx("publishing", e))?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Runs `statement` against the leased message; `Conflict` if the lease is not current.
+    async fn with_lease(
+        &self,
+        delivery: &DeliveryId,
+        statement: &str,
+        time: i64,
+    ) -> Result<(), BackendError> {
+        let result = sqlx::query(statement)
+            .bind(delivery.message_id)
+            .bind(delivery.lease_token)
+            .bind(time)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| BackendError::from_sqlx("updating a leased message", e))?;
+        if result.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(BackendError::conflict(format!(
+                "message {} in {} is no longer leased by this delivery",
+                delivery.message_id, delivery.queue
+            )))
+        }
+    }
+}
+
+fn encode_attributes(attributes: &BTreeMap<String, String>) -> Result<String, BackendError> {
+    serde_json::to_string(attributes)
+        .map_err(|e| BackendError::internal(format!("encoding attributes: {e}")).with_source(e))
+}
+
+fn decode_attributes(json: &str) -> Result<BTreeMap<String, String>, BackendError> {
+    serde_json::from_str(json)
+        .map_err(|e| BackendError::corrupt(format!("decoding attributes: {e}")).with_source(e))
+}
+
+fn millis_of(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn attempts_of(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[async_trait]
+impl DurableQueue for EmbeddedQueue {
+    async fn publish(&self, queue: QueueName, message: QueueMessage) -> Result<(), BackendError> {
+        let limits = *self.settings.limits(queue);
+        if message.body.len() > limits.max_body_bytes {
+            return Err(BackendError::internal(format!(
+                "message of {} bytes is over the {} limit of {} bytes",
+                message.body.len(),
+                queue,
+                limits.max_body_bytes
+            )));
+        }
+        let attributes = encode_attributes(&message.attributes)?;
+        let deadline = Instant::now() + limits.block_timeout;
+        loop {
+            // Register for wake-ups before checking, so a release in between is not missed.
+            let released = self.room.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.try_insert(queue, &message, &attributes).await? {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if limits.overload == OverloadMode::RejectNewest || now >= deadline {
+                tracing::warn!(queue = queue.as_str(), "queue full, publish refused");
+                return Err(BackendError::unavailable(format!(
+                    "queue {queue} is full ({} messages)",
+                    limits.capacity
+                )));
+            }
+            let wait = (deadline - now).min(BLOCKED_RECHECK);
+            let _ = tokio::time::timeout(wait, released).await;
+        }
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>, BackendError> {
+        let max = max.min(MAX_RECEIVE_BATCH);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.now_millis();
+        let lease_until = now.saturating_add(millis_of(lease));
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| BackendError::from_sqlx("starting a receive", e))?;
+        let rows = sqlx::query(
+            "SELECT id, body, attributes, attempts FROM queue_messages
+             WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+        )
+        .bind(queue.as_str())
+        .bind(now)
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(&mut *transaction)
+        .await
+        .map_err(|e| BackendError::from_sqlx("selecting messages", e))?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get("id");
+            let attempts: i64 = row.get::<i64, _>("attempts") + 1;
+            sqlx::query(
+                "UPDATE queue_messages SET visible_at = ?, attempts = ?, lease_token = ?
+                 WHERE id = ?",
+            )
+            .bind(lease_until)
+            .bind(attempts)
+            .bind(attempts)
+            .bind(id)
+            .execute(&mut *transaction)
+            .await
+            .map_err(|e| BackendError::from_sqlx("leasing a message", e))?;
+            deliveries.push(Delivery {
+                id: DeliveryId {
+                    queue,
+                    message_id: id,
+                    lease_token: attempts,
+                },
+                body: Bytes::from(row.get::<Vec<u8>, _>("body")),
+                attributes: decode_attributes(row.get("attributes"))?,
+                attempts: attempts_of(attempts),
+            });
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(|e| BackendError::from_sqlx("committing a receive", e))?;
+        Ok(deliveries)
+    }
+
+    async fn ack(&self, delivery: &DeliveryId) -> Result<(), BackendError> {
+        self.with_lease(
+            delivery,
+            "DELETE FROM queue_messages WHERE id = ?1 AND lease_token = ?2 AND ?3 = ?3",
+            0,
+        )
+        .await?;
+        self.room.notify_waiters();
+        Ok(())
+    }
+
+    async fn nack(&self, delivery: &DeliveryId, retry_after: Duration) -> Result<(), BackendError> {
+        let visible_at = self.now_millis().saturating_add(millis_of(retry_after));
+        self.with_lease(
+            delivery,
+            "UPDATE queue_messages SET visible_at = ?3, lease_token = NULL
+             WHERE id = ?1 AND lease_token = ?2",
+            visible_at,
+        )
+        .await
+    }
+
+    async fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<(), BackendError> {
+        let queue = delivery.queue;
+        let cap = self.settings.limits(queue).dead_letter_capacity;
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| BackendError::from_sqlx("starting a dead-letter", e))?;
+        let (held,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM queue_dead_letters WHERE queue = ?")
+                .bind(queue.as_str())
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(|e| BackendError::from_sqlx("counting dead letters", e))?;
+        if u64::try_from(held).unwrap_or(0) >= cap {
+            // Refusing keeps the message leased: the consumer nacks and an operator purges.
+            return Err(BackendError::unavailable(format!(
+                "dead-letter store of {queue} is full ({cap} messages)"
+            )));
+        }
+        let moved = sqlx::query(
+            "INSERT INTO queue_dead_letters (id, queue, body, attributes, attempts, reason, dead_at)
+             SELECT id, queue, body, attributes, attempts, ?3, ?4 FROM queue_messages
+             WHERE id = ?1 AND lease_token = ?2",
+        )
+        .bind(delivery.message_id)
+        .bind(delivery.lease_token)
+        .bind(reason)
+        .bind(self.now_millis())
+        .execute(&mut *transaction)
+        .await
+        .map_err(|e| BackendError::from_sqlx("dead-lettering", e))?;
+        if moved.rows_affected() != 1 {
+            return Err(BackendError::conflict(format!(
+                "message {} in {queue} is no longer leased by this delivery",
+                delivery.message_id
+            )));
+        }
+        sqlx::query("DELETE FROM queue_messages WHERE id = ?")
+            .bind(delivery.message_id)
+            .execute(&mut *transaction)
+            .await
+            .map_err(|e| BackendError::from_sqlx("dead-lettering", e))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| BackendError::from_sqlx("committing a dead-letter", e))?;
+        tracing::warn!(queue = queue.as_str(), reason, "message dead-lettered");
+        self.room.notify_waiters();
+        Ok(())
+    }
+
+    async fn extend_lease(
+        &self,
+        delivery: &DeliveryId,
+        lease: Duration,
+    ) -> Result<(), BackendError> {
+        let lease_until = self.now_millis().saturating_add(millis_of(lease));
+        self.with_lease(
+            delivery,
+            "UPDATE queue_messages SET visible_at = ?3 WHERE id = ?1 AND lease_token = ?2",
+            lease_until,
+        )
+        .await
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<u64, BackendError> {
+        let (depth,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM queue_messages WHERE queue = ?")
+                .bind(queue.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| BackendError::from_sqlx("counting messages", e))?;
+        Ok(u64::try_from(depth).unwrap_or(0))
+    }
+
+    async fn dead_letters(
+        &self,
+        queue: QueueName,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BackendError> {
+        let rows = sqlx::query(
+            "SELECT id, body, attributes, attempts, reason, dead_at FROM queue_dead_letters
+             WHERE queue = ? ORDER BY id LIMIT ?",
+        )
+        .bind(queue.as_str())
+        .bind(i64::try_from(limit.min(MAX_RECEIVE_BATCH)).unwrap_or(0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| BackendError::from_sqlx("listing dead letters", e))?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(DeadLetter {
+                    queue,
+                    message_id: row.get("id"),
+                    body: Bytes::from(row.get::<Vec<u8>, _>("body")),
+                    attributes: decode_attributes(row.get("attributes"))?,
+                    attempts: attempts_of(row.get("attempts")),
+                    reason: row.get("reason"),
+                    dead_at: from_millis(row.get("dead_at"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn health_check(&self) -> Result<(), BackendError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| BackendError::from_sqlx("queue health check", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+
+    use super::EmbeddedQueue;
+    use crate::backends::clock::{Clock, ManualClock};
+    use crate::backends::queue::conformance::QueueHarness;
+    use crate::backends::queue::{DurableQueue, QueueSettings};
+
+    struct Harness {
+        dir: tempfile::TempDir,
+        clock: Arc<ManualClock>,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Harness {
+                dir: tempfile::tempdir().expect("temp dir"),
+                clock: Arc::new(ManualClock::new(Utc::now())),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl QueueHarness for Harness {
+        async fn open(&self, settings: QueueSettings) -> Arc<dyn DurableQueue> {
+            let path = self.dir.path().join("queue.sqlite");
+            Arc::new(
+                EmbeddedQueue::open_with_clock(&path, settings, self.clock.clone())
+                    .await
+                    .expect("open queue"),
+            )
+        }
+
+        async fn advance(&self, by: Duration) {
+            self.clock.advance(by);
+        }
+
+        fn now(&self) -> DateTime<Utc> {
+            self.clock.now()
+        }
+    }
+
+    crate::queue_conformance!(async { Harness::new() });
+}

@@ -1,0 +1,64 @@
+//! Opening SQLite databases with the durability settings every embedded store needs.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use super::error::BackendError;
+
+/// How long a statement waits for another writer before failing with `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a pooled connection before failing with `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens (creating if needed) a WAL database whose commits are fsynced (`synchronous=FULL`):
+/// a transaction that returned is on disk, which is what lets bindings acknowledge after it.
+pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, BackendError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| BackendError::from_io(&format!("creating {}", parent.display()), e))?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| BackendError::from_sqlx(&format!("opening {}", path.display()), e))
+}
+
+/// Opens a database named by a `sqlite://` URL (`sqlite:///abs/path` or `sqlite://rel/path`;
+/// query parameters are ignored because the durability settings are not negotiable).
+pub async fn open_url(url: &str, max_connections: u32) -> Result<SqlitePool, BackendError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .ok_or_else(|| BackendError::internal(format!("not a sqlite url: {url}")))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        return Err(BackendError::internal("sqlite url without a path"));
+    }
+    // Validate through sqlx's own parser too, so both accept the same URLs.
+    SqliteConnectOptions::from_str(url)
+        .map_err(|e| BackendError::from_sqlx(&format!("parsing {url}"), e))?;
+    open_pool(Path::new(path), max_connections).await
+}
+
+/// Milliseconds since the Unix epoch: how embedded stores keep times, so SQL compares integers.
+pub fn to_millis(time: chrono::DateTime<chrono::Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+/// The inverse of [`to_millis`]; out-of-range values are corrupt rows.
+pub fn from_millis(millis: i64) -> Result<chrono::DateTime<chrono::Utc>, BackendError> {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| BackendError::corrupt(format!("timestamp {millis} out of range")))
+}

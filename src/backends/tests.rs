@@ -1,0 +1,155 @@
+//! Tests of the URL resolver and of the backends working together.
+
+use std::path::Path;
+
+use bytes::Bytes;
+
+use super::{BackendErrorKind, BackendUrls, Backends};
+use crate::backends::metadata::ParcelIndexKey;
+use crate::backends::queue::{QueueMessage, QueueName};
+
+#[test]
+fn defaults_live_in_the_data_dir() {
+    let urls = BackendUrls::default().resolved(Path::new("/var/lib/awala"));
+    assert_eq!(urls.database_url, "sqlite:///var/lib/awala/gateway.sqlite");
+    assert_eq!(urls.object_store_url, "file:///var/lib/awala/objects");
+    assert_eq!(urls.queue_url, "embedded://");
+    assert_eq!(urls.pubsub_url, "memory://");
+}
+
+#[tokio::test]
+async fn embedded_defaults_open_and_work_together() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backends = Backends::open(&BackendUrls::default(), dir.path())
+        .await
+        .expect("open");
+    backends.health_check().await.expect("healthy");
+    for file in ["gateway.sqlite", "queue.sqlite", "kek.bin", "objects"] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+    let key = ParcelIndexKey::new("0pg", "0recipient", "0sender", "parcel-1");
+    backends
+        .objects
+        .put(&key.object_key(), Bytes::from_static(b"parcel"))
+        .await
+        .expect("put");
+    let now = chrono::Utc::now();
+    backends
+        .metadata
+        .upsert_parcel(&key, &key.object_key(), now + chrono::Duration::hours(1), 6)
+        .await
+        .expect("index");
+    backends
+        .queue
+        .publish(QueueName::IncomingCargo, QueueMessage::new("cargo"))
+        .await
+        .expect("publish");
+    let sealed = backends.sealer.seal(b"id", b"key").await.expect("seal");
+    backends
+        .metadata
+        .save_identity_key("0own", &sealed)
+        .await
+        .expect("save");
+    drop(backends);
+
+    let reopened = Backends::open(&BackendUrls::default(), dir.path())
+        .await
+        .expect("reopen");
+    let listed = reopened
+        .metadata
+        .list_parcels_for_gateway("0pg", now, 0, 10)
+        .await
+        .expect("list");
+    let body = reopened
+        .objects
+        .get(&listed[0].object_key)
+        .await
+        .expect("get");
+    assert_eq!(body, Some(Bytes::from_static(b"parcel")));
+    assert_eq!(
+        reopened
+            .queue
+            .depth(QueueName::IncomingCargo)
+            .await
+            .expect("depth"),
+        1
+    );
+    let sealed = reopened
+        .metadata
+        .get_identity_key("0own")
+        .await
+        .expect("get");
+    let key = reopened
+        .sealer
+        .unseal(b"id", &sealed.expect("sealed key"))
+        .await;
+    assert_eq!(key.expect("unseal"), b"key");
+}
+
+async fn open_error(urls: BackendUrls) -> super::BackendError {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Backends::open(&urls, dir.path())
+        .await
+        .err()
+        .expect("must fail")
+}
+
+#[tokio::test]
+async fn planned_schemes_are_not_supported_yet_and_unknown_ones_are_unknown() {
+    let cases = [
+        BackendUrls {
+            queue_url: Some("amqp://guest:guest@127.0.0.1:5672/%2f".into()),
+            ..BackendUrls::default()
+        },
+        BackendUrls {
+            pubsub_url: Some("redis://127.0.0.1".into()),
+            ..BackendUrls::default()
+        },
+        BackendUrls {
+            database_url: Some("mongodb://127.0.0.1/awala".into()),
+            ..BackendUrls::default()
+        },
+        BackendUrls {
+            object_store_url: Some("s3://bucket?endpoint=http://127.0.0.1:9000".into()),
+            ..BackendUrls::default()
+        },
+    ];
+    for urls in cases {
+        let error = open_error(urls).await;
+        assert_eq!(error.kind, BackendErrorKind::Internal);
+        assert!(
+            error.message.contains("is not supported yet in this build"),
+            "{error}"
+        );
+    }
+    let unknown = open_error(BackendUrls {
+        queue_url: Some("kafka://broker".into()),
+        ..BackendUrls::default()
+    })
+    .await;
+    assert!(
+        unknown.message.contains("unknown scheme `kafka://`"),
+        "{unknown}"
+    );
+    let no_scheme = open_error(BackendUrls {
+        object_store_url: Some("/tmp/objects".into()),
+        ..BackendUrls::default()
+    })
+    .await;
+    assert!(no_scheme.message.contains("no scheme"), "{no_scheme}");
+}
+
+#[tokio::test]
+async fn amqp_message_names_the_scheme() {
+    let error = open_error(BackendUrls {
+        queue_url: Some("amqp://broker".into()),
+        ..BackendUrls::default()
+    })
+    .await;
+    assert!(
+        error
+            .message
+            .starts_with("`amqp://` is not supported yet in this build"),
+        "{error}"
+    );
+}
