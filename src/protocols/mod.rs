@@ -3,3 +3,5 @@
 pub mod awala;
 pub mod cogrpc;
 pub mod error_code;
+pub mod pohttp;
+pub mod poweb;
