@@ -8,9 +8,11 @@
 //! - [`ramf`]: signing one RAMF message per item; [`parcels`] and [`cargo`] (with CCAs) use it.
 //! - [`crypto`]: detached signatures, encapsulated SignedData and session envelopes.
 //! - [`messages`]: control, PoWeb binding and registration messages.
+//! - [`edges`]: boundary values (expiry instants, empty values, post-2049 validity).
 
 mod cargo;
 mod crypto;
+mod edges;
 mod messages;
 mod parcels;
 mod pki;
@@ -47,6 +49,7 @@ pub fn write_rust_vectors(dir: &Path) -> Manifest {
     let signatures = crypto::write_detached_signatures(&mut out, &pki, &cert_paths, &parcels);
     crypto::write_signed_data(&mut out, &pki, &cert_paths);
     crypto::write_session_envelopes(&mut out, &pki);
+    edges::write_edge_cases(&mut out, &pki, &cert_paths);
     messages::write_control_messages(&mut out, &pki, &parcels, &cargo);
     messages::write_binding_messages(&mut out, &parcels, &signatures);
     messages::write_registration_messages(&mut out, &pki);
