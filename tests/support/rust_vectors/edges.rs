@@ -52,7 +52,8 @@ pub fn write_edge_cases(out: &mut Output, pki: &Pki, certs: &BTreeMap<&'static s
             ..base("parcel-expired-one-second-after-expiry")
         },
     );
-    // The longest TTL the protocol allows (180 days), and a creation date exactly at validate_at.
+    // The longest TTL the protocol allows (180 days; its INTEGER needs a leading 0x00), and a
+    // creation date exactly at validate_at.
     let max_ttl = (180 * DAY) as u32;
     write(
         out,
@@ -68,6 +69,13 @@ pub fn write_edge_cases(out: &mut Output, pki: &Pki, certs: &BTreeMap<&'static s
             ..base("parcel-valid-created-at-validate-at")
         },
     );
+    // TTL 0 encodes as the one-octet INTEGER 0 and expires the instant it is created.
+    let zero_ttl = Spec {
+        creation_date: now,
+        ttl: 0,
+        ..base("parcel-valid-zero-ttl")
+    };
+    write(out, zero_ttl);
 
     // From 2050 on, certificate validity switches from UTCTime to GeneralizedTime.
     let end = Utc.with_ymd_and_hms(2051, 6, 1, 12, 0, 0).unwrap();
