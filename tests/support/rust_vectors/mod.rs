@@ -9,10 +9,12 @@
 //! - [`crypto`]: detached signatures, encapsulated SignedData and session envelopes.
 //! - [`messages`]: control, PoWeb binding and registration messages.
 //! - [`edges`]: boundary values (expiry instants, empty values, post-2049 validity).
+//! - [`large_keys`]: RSA-3072/4096 signers and subjects with SHA-384/512.
 
 mod cargo;
 mod crypto;
 mod edges;
+mod large_keys;
 mod messages;
 mod parcels;
 mod pki;
@@ -50,6 +52,7 @@ pub fn write_rust_vectors(dir: &Path) -> Manifest {
     crypto::write_signed_data(&mut out, &pki, &cert_paths);
     crypto::write_session_envelopes(&mut out, &pki);
     edges::write_edge_cases(&mut out, &pki, &cert_paths);
+    large_keys::write_large_key_items(&mut out, &pki, &cert_paths, &parcels);
     messages::write_control_messages(&mut out, &pki, &parcels, &cargo);
     messages::write_binding_messages(&mut out, &parcels, &signatures);
     messages::write_registration_messages(&mut out, &pki);
