@@ -144,11 +144,10 @@ pub fn write_cargo_and_ccas(
         specs.push(Spec {
             recipient: recipient(&nodes.pg.id, None),
             ttl: (7 * DAY) as u32,
-            payload: envelope("pgP256", &plain, Default::default()),
             sender: &nodes.ig,
             sender_cert: pki.cert(cda),
             trusted: vec![certs[anchor].clone()],
-            decrypt: Some(decrypt_block(out, pki, "pgP256", plain_name, &plain)),
+            // Only the sender side differs: payload and decrypt block are for the PG's key.
             ..from_pg(
                 name,
                 "cargo",
