@@ -3,3 +3,4 @@
 
 pub mod harness;
 pub mod manifest;
+pub mod rust_vectors;
