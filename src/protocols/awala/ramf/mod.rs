@@ -14,3 +14,6 @@ pub use error::{RamfError, ValidationError};
 pub use kinds::{Cargo, CargoCollectionAuthorization, Parcel};
 pub use message::{MessageDraft, RamfMessage};
 pub use validation::ValidationContext;
+
+#[cfg(test)]
+mod tests;
