@@ -44,7 +44,8 @@ TARGETS = {
     "session_envelope": ["enveloped_data", "inspect"],
 }
 for kind in SELECTOR:
-    TARGETS.setdefault(kind, ["inspect"])
+    # A bare field set is not an artifact `inspect` recognises; the rest are.
+    TARGETS.setdefault(kind, [] if kind == "field_set" else ["inspect"])
 
 FORMAT_SIGNATURE_LENGTH = 7
 
@@ -129,7 +130,7 @@ def octets(data, item):
 def signed_data_parts(content_info):
     """(encapsulated content or None, [certificate DER]) of a ContentInfo with SignedData."""
     outer = read_tlv(content_info, 0)
-    oid, explicit = children(content_info, outer[2], outer[3])[:2]
+    _oid, explicit = children(content_info, outer[2], outer[3])[:2]
     signed = read_tlv(content_info, explicit[2])
     fields = children(content_info, signed[2], signed[3])
     encap = children(content_info, fields[2][2], fields[2][3])
