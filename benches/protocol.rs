@@ -74,14 +74,18 @@ fn parcels(c: &mut Criterion) {
         b.iter(|| {
             let parcel = Parcel::deserialize(&fixture.parcel).unwrap();
             let context = ValidationContext::new(fixture.now).with_cache(&cache);
-            parcel.validate_with_trust(&fixture.trusted, &context).unwrap()
+            parcel
+                .validate_with_trust(&fixture.trusted, &context)
+                .unwrap()
         })
     });
     group.bench_function("parse_validate_3_cert_chain_no_cache", |b| {
         b.iter(|| {
             let parcel = Parcel::deserialize(&fixture.parcel).unwrap();
             let context = ValidationContext::new(fixture.now);
-            parcel.validate_with_trust(&fixture.trusted, &context).unwrap()
+            parcel
+                .validate_with_trust(&fixture.trusted, &context)
+                .unwrap()
         })
     });
     group.bench_function("sign", |b| {
