@@ -1,5 +1,6 @@
 //! Code shared by the black-box and interop tests.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod harness;
 pub mod manifest;
