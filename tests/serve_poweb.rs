@@ -17,6 +17,9 @@ use support::gateway::Gateway;
 const ADDRESS: &str = "gw.example.com";
 const PNRR: &str = "application/vnd.awala.node-registration.request";
 
+/// A refused request: path, method, headers, body, expected status.
+type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+
 fn connection_params(gateway: &Gateway) -> NodeConnectionParams {
     let response = gateway.request("GET", "/connection-params.der", &[], b"");
     assert_eq!(response.status, 200);
@@ -57,7 +60,7 @@ fn serve_refuses_bad_requests() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gateway = Gateway::start(dir.path(), ADDRESS);
     let digest = "ab".repeat(32);
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "/v1/pre-registrations",
             "POST",
