@@ -7,6 +7,7 @@
 //! - Backends import only `protocols::awala`; actors import both; `main.rs` wires everything.
 #![forbid(unsafe_code)]
 
+pub mod actors;
 pub mod backends;
 pub mod config;
 pub mod protocols;

@@ -9,6 +9,10 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use awala_gateway::actors::identity;
+use awala_gateway::actors::poweb::{self, PowebState};
+use awala_gateway::backends::{BackendUrls, Backends};
+use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
@@ -26,6 +30,9 @@ enum Command {
     /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
     /// errors.
     Inspect(InspectArgs),
+    /// Run the gateway. Only the PoWeb role serves requests so far; the other roles are
+    /// accepted and reported as not implemented yet.
+    Serve(ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -72,7 +79,76 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Serve(args) => match run_serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = GatewayConfig::load(&args, &|name| std::env::var(name).ok())
+        .context("loading the configuration")?;
+    if args.print_config {
+        print!("{}", config.to_redacted_toml()?);
+        return Ok(());
+    }
+    awala_gateway::telemetry::init_tracing(config.log.level, config.log.format)?;
+    if config.internet_address_defaulted {
+        tracing::warn!(
+            internet_address = %config.internet_address,
+            "no internet address configured; peers cannot reach this placeholder (set --internet-address)"
+        );
+    }
+    actix_web::rt::System::new().block_on(serve(config))
+}
+
+async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
+    let secret = |value: &Option<awala_gateway::config::Secret>| {
+        value.as_ref().map(|secret| secret.expose().to_owned())
+    };
+    let urls = BackendUrls {
+        database_url: secret(&config.backends.database_url),
+        object_store_url: secret(&config.backends.object_store_url),
+        queue_url: secret(&config.backends.queue_url),
+        pubsub_url: secret(&config.backends.pubsub_url),
+    };
+    let backends = Backends::open(&urls, &config.data_dir)
+        .await
+        .with_context(|| format!("opening the backends in {}", config.data_dir.display()))?;
+    let identity = identity::bootstrap(&backends, Utc::now())
+        .await
+        .context("loading the gateway identity")?;
+    tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
+    let metrics = awala_gateway::telemetry::Metrics::new()?;
+    for role in &config.roles {
+        if *role != Role::Poweb {
+            tracing::warn!(
+                role = role.as_str(),
+                "role not implemented yet; not started"
+            );
+        }
+    }
+    if !config.roles.contains(&Role::Poweb) {
+        anyhow::bail!("no implemented role selected (only poweb is implemented yet)");
+    }
+    let state = PowebState {
+        identity: std::sync::Arc::new(identity),
+        internet_address: config.internet_address.clone(),
+        metrics,
+    };
+    let server = poweb::bind(state, config.listen.poweb)
+        .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
+    for address in &server.addresses {
+        tracing::info!(%address, "poweb listening");
+    }
+    // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
+    server.server.await.context("running the poweb server")?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,109 @@
+//! The actix-web server: one default service routes every request with the codec's
+//! [`PowebEndpoint::parse`], so 404, 405 + `Allow` and `OPTIONS` 204 come from the one routing
+//! table, and every request is counted under its endpoint's bounded name.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Payload};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+
+use super::body::error;
+use super::{connection_params, health, pre_registration, registration, PowebState};
+use crate::protocols::poweb::{PowebEndpoint, RoutingError};
+use crate::telemetry::{Binding, RequestOutcome};
+
+/// `endpoint` label of requests that routing answered itself (404, 405, OPTIONS).
+const UNROUTED: &str = "unrouted";
+/// How long in-flight requests may finish after SIGINT/SIGTERM.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+/// Server workers (threads). Handlers are short; two keep one busy RSA signature from
+/// stalling health checks without multiplying memory on large machines.
+const WORKERS: usize = 2;
+
+/// A bound PoWeb server, not yet awaited.
+pub struct PowebServer {
+    pub server: Server,
+    /// The addresses actually bound (a `:0` port resolved).
+    pub addresses: Vec<SocketAddr>,
+}
+
+/// Binds the PoWeb server on `listen`. The returned server handles SIGINT and SIGTERM itself:
+/// it stops accepting, lets requests finish for up to ten seconds, then resolves.
+pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServer> {
+    let data = Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(dispatch))
+    })
+    .workers(WORKERS)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .bind(listen)?;
+    let addresses = server.addrs();
+    Ok(PowebServer {
+        server: server.run(),
+        addresses,
+    })
+}
+
+async fn dispatch(request: HttpRequest, payload: Payload, state: Data<PowebState>) -> HttpResponse {
+    let started = Instant::now();
+    let (label, response) = match PowebEndpoint::parse(request.method().as_str(), request.path()) {
+        Ok(endpoint) => (
+            endpoint.name(),
+            handle(endpoint, &request, payload, &state).await,
+        ),
+        Err(routing) => (UNROUTED, routing_reply(routing)),
+    };
+    state.metrics.record_request(
+        Binding::Poweb,
+        label,
+        outcome(response.status()),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn handle(
+    endpoint: PowebEndpoint,
+    request: &HttpRequest,
+    payload: Payload,
+    state: &PowebState,
+) -> HttpResponse {
+    match endpoint {
+        PowebEndpoint::Health => health::handle(),
+        PowebEndpoint::ConnectionParams => connection_params::handle(state),
+        PowebEndpoint::PreRegisterNode => pre_registration::handle(request, payload, state).await,
+        PowebEndpoint::RegisterNode => registration::handle(request, payload, state).await,
+        PowebEndpoint::DeliverParcel | PowebEndpoint::CollectParcels => {
+            error(501, "not implemented yet")
+        }
+    }
+}
+
+fn routing_reply(routing: RoutingError) -> HttpResponse {
+    let status = StatusCode::from_u16(routing.http_status()).unwrap_or(StatusCode::NOT_FOUND);
+    let mut response = match routing {
+        RoutingError::Options { .. } => HttpResponse::new(status),
+        _ => error(routing.http_status(), &routing.to_string()),
+    };
+    if let Some(allow) = routing.allow() {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+fn outcome(status: StatusCode) -> RequestOutcome {
+    match status.as_u16() {
+        503 => RequestOutcome::Unavailable,
+        500.. => RequestOutcome::ServerError,
+        400.. => RequestOutcome::ClientError,
+        _ => RequestOutcome::Ok,
+    }
+}

@@ -1,0 +1,164 @@
+//! Starting the real `awala-gateway serve` binary on a free port, and a tiny HTTP/1.1 client
+//! (one request per connection) so black-box tests need no HTTP client crate.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a debug build may take to create its identity and listen on a loaded machine.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running gateway, killed when dropped.
+pub struct Gateway {
+    pub child: Child,
+    pub port: u16,
+    pub data_dir: PathBuf,
+}
+
+impl Gateway {
+    /// Starts `serve` with PoWeb on a free loopback port and waits for `GET /` to answer 200.
+    pub fn start(data_dir: &Path, internet_address: &str) -> Gateway {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
+            .args(["serve", "--roles", "poweb", "--data-dir"])
+            .arg(data_dir)
+            .args(["--internet-address", internet_address])
+            .args(["--poweb-listen", &format!("127.0.0.1:{port}")])
+            .env("AWALA_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn awala-gateway");
+        let mut gateway = Gateway {
+            child,
+            port,
+            data_dir: data_dir.to_owned(),
+        };
+        gateway.wait_ready();
+        gateway
+    }
+
+    fn wait_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!("gateway exited early: {status}");
+            }
+            if let Ok(response) = request(self.port, "GET", "/", &[], b"") {
+                if response.status == 200 {
+                    return;
+                }
+            }
+            assert!(started.elapsed() < START_TIMEOUT, "gateway did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// One request to this gateway.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        request(self.port, method, path, headers, body).expect("http request")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound then released; the gateway binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`. A `content-length` in `headers` replaces the
+/// computed one (to declare more than is sent); write errors are ignored, since the server may
+/// answer and close before reading a refused body.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| invalid("no end of headers"))?;
+    let head = std::str::from_utf8(&raw[..split]).map_err(|_| invalid("head not utf-8"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| invalid("no status"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
