@@ -1,11 +1,17 @@
 //! Actors and servers: the parts of the gateway that do I/O on behalf of the bindings.
 //!
 //! Layout:
+//! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
+//! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
+//! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
 
+pub mod gateway;
 pub mod identity;
+pub mod mailbox;
+pub mod parcel_router;
 pub mod poweb;

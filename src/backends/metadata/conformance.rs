@@ -235,10 +235,23 @@ pub async fn parcel_collections_dedup_and_expire(store: &dyn MetadataStore) {
         sender_id: "0sender".to_string(),
         expiry: t(expiry),
     };
+    assert!(!store
+        .is_parcel_collected(&collection("p1", "0pg", 100))
+        .await
+        .expect("lookup"));
     assert!(store
         .record_parcel_collection(&collection("p1", "0pg", 100))
         .await
         .expect("new"));
+    // The lookup matches on the four ids only, whatever expiry it is given.
+    assert!(store
+        .is_parcel_collected(&collection("p1", "0pg", 1))
+        .await
+        .expect("lookup"));
+    assert!(!store
+        .is_parcel_collected(&collection("p1", "0other", 100))
+        .await
+        .expect("lookup"));
     assert!(!store
         .record_parcel_collection(&collection("p1", "0pg", 100))
         .await

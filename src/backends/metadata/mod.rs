@@ -177,6 +177,11 @@ pub trait MetadataStore: Send + Sync {
         &self,
         collection: &ParcelCollection,
     ) -> Result<bool, BackendError>;
+    /// Whether the collection (by its four ids; `expiry` is ignored) was recorded.
+    async fn is_parcel_collected(
+        &self,
+        collection: &ParcelCollection,
+    ) -> Result<bool, BackendError>;
     /// Unexpired collections of `pg_id`, oldest expiry first, up to `limit`.
     async fn parcel_collections_for_gateway(
         &self,

@@ -333,6 +333,24 @@ impl MetadataStore for PostgresMetadataStore {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn is_parcel_collected(
+        &self,
+        collection: &ParcelCollection,
+    ) -> Result<bool, BackendError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM parcel_collections
+             WHERE parcel_id = $1 AND pg_id = $2 AND recipient_id = $3 AND sender_id = $4",
+        )
+        .bind(&collection.parcel_id)
+        .bind(&collection.pg_id)
+        .bind(&collection.recipient_id)
+        .bind(&collection.sender_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql("looking up a parcel collection"))?;
+        Ok(row.is_some())
+    }
+
     async fn parcel_collections_for_gateway(
         &self,
         pg_id: &str,

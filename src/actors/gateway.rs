@@ -1,0 +1,109 @@
+//! What every binding and worker of one gateway process shares: the backends, the identity, the
+//! configuration they need, the metrics and the certificate-signature cache.
+//!
+//! Nothing here is state an actor could not rebuild: the identity is a cache of the metadata
+//! store, the signature cache only remembers verifications.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use const_oid::ObjectIdentifier;
+use thiserror::Error;
+
+use crate::actors::identity::GatewayIdentity;
+use crate::backends::Backends;
+use crate::config::LimitsConfig;
+use crate::protocols::awala::cms::{verify_detached, CmsError};
+use crate::protocols::awala::pki::{build_certification_path, Certificate, PkiError};
+use crate::protocols::awala::pki::SignatureCache;
+use crate::protocols::awala::ramf::ValidationContext;
+use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
+use crate::telemetry::Metrics;
+
+/// The shared context of one gateway process. Cheap to clone behind an `Arc`.
+pub struct GatewayContext {
+    pub backends: Backends,
+    pub identity: Arc<GatewayIdentity>,
+    /// Our Internet address: parcels addressed to it (or to no address) are for private peers.
+    pub internet_address: String,
+    pub limits: LimitsConfig,
+    pub metrics: Metrics,
+    pub signature_cache: Arc<SignatureCache>,
+}
+
+/// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
+#[derive(Debug, Error)]
+pub enum PeerAuthError {
+    #[error("signature is invalid: {0}")]
+    Signature(#[from] CmsError),
+    #[error("signer certificate is invalid: {0}")]
+    Certificate(PkiError),
+    #[error("signer was not issued by this gateway: {0}")]
+    Untrusted(PkiError),
+}
+
+impl HasErrorCode for PeerAuthError {
+    fn error_code(&self) -> GatewayErrorCode {
+        GatewayErrorCode::Unauthorized
+    }
+}
+
+impl GatewayContext {
+    pub fn new(
+        backends: Backends,
+        identity: Arc<GatewayIdentity>,
+        internet_address: String,
+        limits: LimitsConfig,
+        metrics: Metrics,
+    ) -> Self {
+        GatewayContext {
+            backends,
+            identity,
+            internet_address,
+            limits,
+            metrics,
+            signature_cache: Arc::new(SignatureCache::new()),
+        }
+    }
+
+    /// The validation policy at `now`: configured future tolerance, shared signature cache.
+    pub fn validation_context(&self, now: DateTime<Utc>) -> ValidationContext<'_> {
+        ValidationContext::new(now)
+            .with_future_tolerance(self.future_tolerance())
+            .with_cache(&self.signature_cache)
+    }
+
+    pub fn future_tolerance(&self) -> Duration {
+        self.limits.future_message_tolerance()
+    }
+
+    /// Whether a recipient Internet address designates this gateway (or no gateway at all, which
+    /// private endpoints use for peers behind the same Internet gateway).
+    pub fn is_own_address(&self, internet_address_opt: Option<&str>) -> bool {
+        match internet_address_opt {
+            None => true,
+            Some(address) => address.eq_ignore_ascii_case(&self.internet_address),
+        }
+    }
+
+    /// Verifies a detached signature made by a private gateway for purpose `oid` over
+    /// `plaintext`, and that its signer certificate was issued by one of our valid certificates
+    /// (no intermediates, notes §3.2). Returns the signer's certificate, whose subject id is the
+    /// private gateway's id.
+    pub fn authenticate_private_gateway(
+        &self,
+        signature: &[u8],
+        oid: &ObjectIdentifier,
+        plaintext: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Certificate, PeerAuthError> {
+        let verified = verify_detached(signature, oid, plaintext)?;
+        let signer = Certificate::from_der(&verified.signer_certificate_der)
+            .map_err(PeerAuthError::Certificate)?;
+        let anchors = self.identity.trust_anchors(now);
+        build_certification_path(&signer, &[], &anchors, now, Some(&self.signature_cache))
+            .map_err(PeerAuthError::Untrusted)?;
+        Ok(signer)
+    }
+}

@@ -1,0 +1,163 @@
+//! What travels on the durable mailboxes between the protocol-facing actors and the workers.
+//!
+//! One type per queue, with the one conversion to and from [`QueueMessage`]/[`Delivery`], so
+//! producers (PoWeb, cargo unwrapping, DeliverCargo) and consumers (outbound delivery, cargo
+//! unwrapping) can never disagree on attribute names. Attributes carry what a consumer needs
+//! before parsing the body (where to deliver, when to give up); the body is the message itself.
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use thiserror::Error;
+
+use crate::backends::queue::{Delivery, QueueMessage};
+
+const RECIPIENT_ADDRESS: &str = "recipient_address";
+const EXPIRY: &str = "expiry";
+const PARCEL_ID: &str = "parcel_id";
+const RECEIVED_AT: &str = "received_at";
+
+/// A mailbox message that does not carry what its type needs (a bug or a foreign producer).
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("mailbox message has no valid `{0}` attribute")]
+pub struct MailboxMessageError(pub &'static str);
+
+/// An Internet-bound parcel waiting for its PoHTTP delivery (`QueueName::OutboundParcels`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundParcel {
+    /// The parcel serialisation, delivered byte for byte.
+    pub parcel: Bytes,
+    /// The recipient's Internet address (a domain), which selects the route or SRV lookup.
+    pub recipient_address: String,
+    /// Past this instant the parcel is dropped instead of delivered.
+    pub expiry: DateTime<Utc>,
+    /// For logs only.
+    pub parcel_id: String,
+}
+
+impl OutboundParcel {
+    pub fn to_queue_message(&self) -> QueueMessage {
+        QueueMessage::new(self.parcel.clone())
+            .with_attribute(RECIPIENT_ADDRESS, self.recipient_address.clone())
+            .with_attribute(EXPIRY, format_time(self.expiry))
+            .with_attribute(PARCEL_ID, self.parcel_id.clone())
+    }
+
+    pub fn from_delivery(delivery: &Delivery) -> Result<Self, MailboxMessageError> {
+        Ok(OutboundParcel {
+            parcel: delivery.body.clone(),
+            recipient_address: attribute(delivery, RECIPIENT_ADDRESS)?.to_owned(),
+            expiry: parse_time(delivery, EXPIRY)?,
+            parcel_id: attribute(delivery, PARCEL_ID)?.to_owned(),
+        })
+    }
+}
+
+/// Cargo a courier delivered, validated and waiting to be unwrapped (`QueueName::IncomingCargo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingCargo {
+    /// The cargo serialisation as the courier delivered it.
+    pub cargo: Bytes,
+    /// When DeliverCargo accepted it (for the unwrapping-latency metric and logs).
+    pub received_at: DateTime<Utc>,
+}
+
+impl IncomingCargo {
+    pub fn to_queue_message(&self) -> QueueMessage {
+        QueueMessage::new(self.cargo.clone())
+            .with_attribute(RECEIVED_AT, format_time(self.received_at))
+    }
+
+    pub fn from_delivery(delivery: &Delivery) -> Result<Self, MailboxMessageError> {
+        Ok(IncomingCargo {
+            cargo: delivery.body.clone(),
+            received_at: parse_time(delivery, RECEIVED_AT)?,
+        })
+    }
+}
+
+fn attribute<'a>(
+    delivery: &'a Delivery,
+    name: &'static str,
+) -> Result<&'a str, MailboxMessageError> {
+    delivery
+        .attributes
+        .get(name)
+        .map(String::as_str)
+        .ok_or(MailboxMessageError(name))
+}
+
+fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(
+    delivery: &Delivery,
+    name: &'static str,
+) -> Result<DateTime<Utc>, MailboxMessageError> {
+    DateTime::parse_from_rfc3339(attribute(delivery, name)?)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| MailboxMessageError(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::queue::{DeliveryId, QueueName};
+
+    fn delivered(message: QueueMessage, queue: QueueName) -> Delivery {
+        Delivery {
+            id: DeliveryId {
+                queue,
+                message_id: 1,
+                lease_token: 1,
+            },
+            body: message.body,
+            attributes: message.attributes,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn outbound_parcel_round_trips() {
+        let parcel = OutboundParcel {
+            parcel: Bytes::from_static(b"Awala\x50\x00..."),
+            recipient_address: "pong.test".into(),
+            expiry: DateTime::parse_from_rfc3339("2026-12-01T10:00:00.123Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            parcel_id: "id-1".into(),
+        };
+        let delivery = delivered(parcel.to_queue_message(), QueueName::OutboundParcels);
+        assert_eq!(OutboundParcel::from_delivery(&delivery), Ok(parcel));
+    }
+
+    #[test]
+    fn incoming_cargo_round_trips() {
+        let cargo = IncomingCargo {
+            cargo: Bytes::from_static(b"Awala\x43\x00..."),
+            received_at: DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let delivery = delivered(cargo.to_queue_message(), QueueName::IncomingCargo);
+        assert_eq!(IncomingCargo::from_delivery(&delivery), Ok(cargo));
+    }
+
+    #[test]
+    fn missing_or_bad_attributes_are_named() {
+        let mut message = QueueMessage::new(Bytes::new())
+            .with_attribute(RECIPIENT_ADDRESS, "a.test")
+            .with_attribute(PARCEL_ID, "x");
+        let delivery = delivered(message.clone(), QueueName::OutboundParcels);
+        assert_eq!(
+            OutboundParcel::from_delivery(&delivery),
+            Err(MailboxMessageError(EXPIRY))
+        );
+        message = message.with_attribute(EXPIRY, "yesterday");
+        let delivery = delivered(message, QueueName::OutboundParcels);
+        assert_eq!(
+            OutboundParcel::from_delivery(&delivery),
+            Err(MailboxMessageError(EXPIRY))
+        );
+    }
+}
