@@ -1,15 +1,20 @@
 //! Command-line entry point: composition root only. Reads files, the clock and the environment,
 //! and hands everything to the library.
 
+use std::future::Future;
 use std::io::Read;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use awala_gateway::actors::cogrpc;
+use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity;
+use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::poweb::{self, PowebState};
 use awala_gateway::backends::{BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
@@ -30,8 +35,8 @@ enum Command {
     /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
     /// errors.
     Inspect(InspectArgs),
-    /// Run the gateway. Only the PoWeb role serves requests so far; the other roles are
-    /// accepted and reported as not implemented yet.
+    /// Run the gateway. The PoWeb, CogRPC and workers roles run; PoHTTP is accepted and
+    /// reported as not implemented yet.
     Serve(ServeArgs),
 }
 
@@ -125,30 +130,88 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
     let metrics = awala_gateway::telemetry::Metrics::new()?;
     for role in &config.roles {
-        if *role != Role::Poweb {
+        if *role == Role::Pohttp {
             tracing::warn!(
                 role = role.as_str(),
                 "role not implemented yet; not started"
             );
         }
     }
-    if !config.roles.contains(&Role::Poweb) {
-        anyhow::bail!("no implemented role selected (only poweb is implemented yet)");
+    let identity = std::sync::Arc::new(identity);
+    let context = std::sync::Arc::new(GatewayContext::new(
+        backends,
+        identity.clone(),
+        config.internet_address.clone(),
+        config.limits.clone(),
+        metrics.clone(),
+    ));
+    let mut running: Vec<Pin<Box<dyn Future<Output = anyhow::Result<()>>>>> = Vec::new();
+    if config.roles.contains(&Role::Poweb) {
+        let state = PowebState {
+            identity,
+            internet_address: config.internet_address.clone(),
+            metrics,
+        };
+        let server = poweb::bind(state, config.listen.poweb)
+            .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
+        for address in &server.addresses {
+            tracing::info!(%address, "poweb listening");
+        }
+        // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
+        running.push(Box::pin(async move {
+            server.server.await.context("running the poweb server")
+        }));
     }
-    let state = PowebState {
-        identity: std::sync::Arc::new(identity),
-        internet_address: config.internet_address.clone(),
-        metrics,
-    };
-    let server = poweb::bind(state, config.listen.poweb)
-        .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
-    for address in &server.addresses {
-        tracing::info!(%address, "poweb listening");
+    if config.roles.contains(&Role::Cogrpc) {
+        let server = cogrpc::bind(context.clone(), config.listen.cogrpc)
+            .with_context(|| format!("binding cogrpc to {}", config.listen.cogrpc))?;
+        tracing::info!(address = %server.address, "cogrpc listening");
+        running.push(Box::pin(async move {
+            server
+                .serve(shutdown_signal())
+                .await
+                .context("running the cogrpc server")
+        }));
     }
-    // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
-    server.server.await.context("running the poweb server")?;
+    if config.roles.contains(&Role::Workers) {
+        let router = std::sync::Arc::new(ParcelRouter::new(context.clone()));
+        // Stopped with the actix system; a job cut short is redelivered when its lease expires.
+        cogrpc::start_cargo_unwrappers(router, cogrpc::UnwrapperSettings::default());
+        running.push(Box::pin(async {
+            shutdown_signal().await;
+            Ok(())
+        }));
+    }
+    if running.is_empty() {
+        anyhow::bail!("no implemented role selected (poweb, cogrpc and workers are)");
+    }
+    futures::future::try_join_all(running).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

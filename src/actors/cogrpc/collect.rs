@@ -19,5 +19,7 @@ pub async fn collect_cargo(
     _context: Arc<GatewayContext>,
     _metadata: &MetadataMap,
 ) -> Result<CollectStream, Status> {
-    Err(Status::unimplemented("cargo collection is not implemented yet"))
+    Err(Status::unimplemented(
+        "cargo collection is not implemented yet",
+    ))
 }

@@ -1,0 +1,247 @@
+//! The cargo unwrapping workers: supervised actors that lease cargo from the cargo mailbox, one
+//! job at a time each, and acknowledge a job only once its effects are durable (DESIGN §3, §4).
+//!
+//! A job ends in one of three ways:
+//! - done, or the cargo can never be unwrapped (malformed, no key of ours opens it): ack, and
+//!   count it in `gateway_cargo_unwrapped_total{outcome}`;
+//! - a storage or key-store failure: nack with capped exponential backoff, so the cargo comes
+//!   back later; failures other than `Unavailable` dead-letter it after `max_attempts`;
+//! - the worker itself fails (panic, the queue unreachable): the actor stops, its supervisor
+//!   starts a fresh one after the restart policy's delay, and the leased job comes back when
+//!   its lease expires. A job that keeps killing workers is dead-lettered by its attempt count.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+
+use super::unwrap::unwrap_cargo;
+use crate::actors::mailbox::IncomingCargo;
+use crate::actors::parcel_router::ParcelRouter;
+use crate::backends::queue::{Delivery, QueueName};
+use crate::backends::{BackendError, BackendErrorKind};
+use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
+use crate::supervision::{protect, ChildLink, RestartCause, RestartPolicy, Supervisor};
+use crate::telemetry::CargoOutcome;
+
+/// The `actor` label of the unwrapping workers.
+pub const ACTOR_NAME: &str = "cargo_unwrapper";
+/// `stage` label of errors recorded here.
+const STAGE: &str = "cargo_unwrapping";
+
+/// How the unwrapping workers run.
+#[derive(Debug, Clone)]
+pub struct UnwrapperSettings {
+    /// Consumers working in parallel, each on one cargo at a time.
+    pub consumers: usize,
+    /// Pause before polling an empty mailbox again.
+    pub poll_interval: Duration,
+    /// How long a leased cargo stays invisible to other consumers.
+    pub lease: Duration,
+    /// First delay before a failed cargo is retried; doubles per attempt up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Attempts after which a cargo that keeps failing other than with `Unavailable` (or keeps
+    /// killing workers) is dead-lettered.
+    pub max_attempts: u32,
+    pub restart_policy: RestartPolicy,
+}
+
+impl Default for UnwrapperSettings {
+    fn default() -> Self {
+        UnwrapperSettings {
+            consumers: 2,
+            poll_interval: Duration::from_millis(500),
+            // A cargo of 8 MiB of small parcels means many signature checks; be generous.
+            lease: Duration::from_secs(300),
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(15 * 60),
+            max_attempts: 10,
+            restart_policy: RestartPolicy::default(),
+        }
+    }
+}
+
+impl UnwrapperSettings {
+    fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(20);
+        self.initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
+}
+
+/// Starts `settings.consumers` supervised unwrapping workers on the current actix system.
+pub fn start_cargo_unwrappers(
+    router: Arc<ParcelRouter>,
+    settings: UnwrapperSettings,
+) -> Vec<Addr<Supervisor<CargoUnwrapper>>> {
+    let settings = Arc::new(settings);
+    (0..settings.consumers.max(1))
+        .map(|_| {
+            let (router, settings) = (Arc::clone(&router), Arc::clone(&settings));
+            let metrics = router.context().metrics.clone();
+            Supervisor::new(
+                ACTOR_NAME,
+                settings.restart_policy.clone(),
+                move |link| CargoUnwrapper {
+                    router: Arc::clone(&router),
+                    settings: Arc::clone(&settings),
+                    link,
+                },
+                |escalation| {
+                    tracing::error!(
+                        actor = escalation.actor,
+                        cause = escalation.cause.as_str(),
+                        "cargo unwrapper keeps failing; no longer restarted"
+                    );
+                },
+            )
+            .with_metrics(metrics)
+            .start()
+        })
+        .collect()
+}
+
+/// One consumer of the cargo mailbox. Holds nothing it cannot rebuild: the job it was on when
+/// it died is still leased in the mailbox.
+pub struct CargoUnwrapper {
+    router: Arc<ParcelRouter>,
+    settings: Arc<UnwrapperSettings>,
+    link: ChildLink,
+}
+
+impl Actor for CargoUnwrapper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.notify(PollMailbox);
+    }
+}
+
+/// Lease the next cargo and unwrap it.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct PollMailbox;
+
+/// What one poll did.
+enum Polled {
+    Processed,
+    Idle,
+}
+
+impl Handler<PollMailbox> for CargoUnwrapper {
+    type Result = ();
+
+    fn handle(&mut self, _: PollMailbox, ctx: &mut Self::Context) {
+        let work = poll_once(Arc::clone(&self.router), Arc::clone(&self.settings));
+        ctx.spawn(
+            protect(work)
+                .into_actor(self)
+                .map(|result, worker, ctx| match result {
+                    Ok(Ok(Polled::Processed)) => {
+                        ctx.notify(PollMailbox);
+                    }
+                    Ok(Ok(Polled::Idle)) => {
+                        ctx.notify_later(PollMailbox, worker.settings.poll_interval);
+                    }
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "cargo unwrapper failed");
+                        worker.link.fail(RestartCause::Error);
+                        ctx.stop();
+                    }
+                    Err(panic) => {
+                        tracing::error!(%panic, "cargo unwrapper panicked");
+                        worker.link.fail(RestartCause::Panic);
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+}
+
+async fn poll_once(
+    router: Arc<ParcelRouter>,
+    settings: Arc<UnwrapperSettings>,
+) -> Result<Polled, BackendError> {
+    let context = router.context();
+    let queue = &context.backends.queue;
+    let leased = queue
+        .receive(QueueName::IncomingCargo, 1, settings.lease)
+        .await?;
+    let Some(delivery) = leased.into_iter().next() else {
+        let depth = queue.depth(QueueName::IncomingCargo).await?;
+        let depth = i64::try_from(depth).unwrap_or(i64::MAX);
+        context
+            .metrics
+            .set_mailbox_depth(QueueName::IncomingCargo.as_str(), depth);
+        return Ok(Polled::Idle);
+    };
+    process(&router, &settings, delivery).await?;
+    Ok(Polled::Processed)
+}
+
+/// Unwraps one leased cargo and settles its lease.
+async fn process(
+    router: &ParcelRouter,
+    settings: &UnwrapperSettings,
+    delivery: Delivery,
+) -> Result<(), BackendError> {
+    let context = router.context();
+    let queue = &context.backends.queue;
+    let metrics = &context.metrics;
+    if delivery.attempts > settings.max_attempts {
+        metrics.record_error("cargo_attempts_exhausted", STAGE);
+        tracing::error!(attempts = delivery.attempts, "dead-lettering cargo");
+        return settle(queue.dead_letter(&delivery.id, "too many attempts").await);
+    }
+    let incoming = match IncomingCargo::from_delivery(&delivery) {
+        Ok(incoming) => incoming,
+        Err(error) => {
+            metrics.record_error("cargo_mailbox_message", STAGE);
+            tracing::error!(%error, "dead-lettering a foreign cargo mailbox message");
+            return settle(queue.dead_letter(&delivery.id, &error.to_string()).await);
+        }
+    };
+    match unwrap_cargo(router, incoming.cargo, Utc::now()).await {
+        Ok(report) => {
+            tracing::debug!(?report, "cargo unwrapped");
+            metrics.record_cargo_unwrapped(CargoOutcome::Ok);
+            settle(queue.ack(&delivery.id).await)
+        }
+        Err(error) => match error.drop_outcome() {
+            Some(outcome) => {
+                tracing::info!(%error, "dropping cargo");
+                metrics.record_cargo_unwrapped(outcome);
+                settle(queue.ack(&delivery.id).await)
+            }
+            None => {
+                metrics.record_error("cargo_unwrap_failed", STAGE);
+                let transient = error.error_code() == GatewayErrorCode::Unavailable;
+                if !transient && delivery.attempts >= settings.max_attempts {
+                    tracing::error!(%error, attempts = delivery.attempts, "dead-lettering cargo");
+                    return settle(queue.dead_letter(&delivery.id, &error.to_string()).await);
+                }
+                let delay = settings.backoff(delivery.attempts);
+                tracing::warn!(%error, ?delay, "cargo unwrapping will be retried");
+                settle(queue.nack(&delivery.id, delay).await)
+            }
+        },
+    }
+}
+
+/// A lost lease means another consumer has the cargo now: not this worker's failure.
+fn settle(result: Result<(), BackendError>) -> Result<(), BackendError> {
+    match result {
+        Err(error) if error.kind == BackendErrorKind::Conflict => {
+            tracing::warn!(%error, "lease lost while unwrapping cargo");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;
