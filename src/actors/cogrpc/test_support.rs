@@ -105,7 +105,7 @@ impl Fixture {
             self.now,
             endpoint_key,
             &endpoint,
-            &[self.pg.certificate.clone()],
+            std::slice::from_ref(&self.pg.certificate),
         )
     }
 
