@@ -14,18 +14,27 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Gateway {
     pub child: Child,
     pub port: u16,
+    /// The CogRPC port (listened on only when the `cogrpc` role runs).
+    pub cogrpc_port: u16,
     pub data_dir: PathBuf,
 }
 
 impl Gateway {
     /// Starts `serve` with PoWeb on a free loopback port and waits for `GET /` to answer 200.
     pub fn start(data_dir: &Path, internet_address: &str) -> Gateway {
-        let port = free_port();
+        Self::start_with_roles(data_dir, internet_address, "poweb")
+    }
+
+    /// Starts `serve --roles <roles>` with PoWeb and CogRPC on free loopback ports, and waits
+    /// until PoWeb answers (or, without PoWeb, until CogRPC accepts connections).
+    pub fn start_with_roles(data_dir: &Path, internet_address: &str, roles: &str) -> Gateway {
+        let [port, cogrpc_port] = free_ports();
         let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
-            .args(["serve", "--roles", "poweb", "--data-dir"])
+            .args(["serve", "--roles", roles, "--data-dir"])
             .arg(data_dir)
             .args(["--internet-address", internet_address])
             .args(["--poweb-listen", &format!("127.0.0.1:{port}")])
+            .args(["--cogrpc-listen", &format!("127.0.0.1:{cogrpc_port}")])
             .env("AWALA_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .spawn()
@@ -33,22 +42,27 @@ impl Gateway {
         let mut gateway = Gateway {
             child,
             port,
+            cogrpc_port,
             data_dir: data_dir.to_owned(),
         };
-        gateway.wait_ready();
+        gateway.wait_ready(roles.split(',').any(|role| role.trim() == "poweb"));
         gateway
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self, poweb: bool) {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 panic!("gateway exited early: {status}");
             }
-            if let Ok(response) = request(self.port, "GET", "/", &[], b"") {
-                if response.status == 200 {
-                    return;
+            if poweb {
+                if let Ok(response) = request(self.port, "GET", "/", &[], b"") {
+                    if response.status == 200 {
+                        return;
+                    }
                 }
+            } else if TcpStream::connect(("127.0.0.1", self.cogrpc_port)).is_ok() {
+                return;
             }
             assert!(started.elapsed() < START_TIMEOUT, "gateway did not start");
             std::thread::sleep(Duration::from_millis(100));
@@ -82,6 +96,14 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Distinct free loopback ports (all bound at once, then released).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    std::array::from_fn(|index| listeners[index].local_addr().expect("free port").port())
 }
 
 /// A free loopback port (bound then released; the gateway binds it right after).

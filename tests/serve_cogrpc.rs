@@ -1,0 +1,123 @@
+//! CogRPC against the real binary: cargo delivered by the published client
+//! (`@relaycorp/cogrpc` 1.4.6, cargo built with `@relaycorp/relaynet-core` 1.88.2) is acked and
+//! unwrapped, and its parcel stored for the private gateway it is for; and the `cogrpc` role
+//! runs on its own.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
+use support::gateway::Gateway;
+
+/// Generous: a debug build unwraps cargo slowly on a loaded machine.
+const UNWRAP_DEADLINE: Duration = Duration::from_secs(120);
+
+#[test]
+fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let setup = Command::new("sh")
+        .arg(interop.join("setup.sh"))
+        .status()
+        .expect("run setup.sh");
+    assert!(setup.success(), "npm setup failed");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let parcel_out = dir.path().join("relayed.parcel");
+    let gateway = Gateway::start_with_roles(&data_dir, "gw.example.com", "poweb,cogrpc,workers");
+    let output = Command::new("node")
+        .current_dir(&interop)
+        .arg("e2e/cogrpc-deliver.mjs")
+        .arg(format!("http://127.0.0.1:{}", gateway.port))
+        .arg(gateway.cogrpc_port.to_string())
+        .arg("gw.example.com")
+        .arg(&parcel_out)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for check in [
+        "ok registered two private gateways",
+        "ok every cargo acknowledged with its id",
+    ] {
+        assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");
+    }
+    let object_path = |prefix: &str| {
+        let key = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stdout}"));
+        data_dir.join("objects").join(key)
+    };
+    let relayed = object_path("relayed ");
+    let stray = object_path("not-relayed ");
+
+    // The unwrapping worker stores the parcel for the receiving private gateway.
+    let started = Instant::now();
+    while !relayed.exists() {
+        assert!(
+            started.elapsed() < UNWRAP_DEADLINE,
+            "parcel never stored at {}",
+            relayed.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let expected = std::fs::read(&parcel_out).expect("parcel sent");
+    assert_eq!(
+        std::fs::read(&relayed).expect("parcel stored"),
+        expected,
+        "stored byte for byte"
+    );
+    // The unauthorised cargo came first in the same call and was dropped on delivery.
+    assert!(
+        !stray.exists(),
+        "a parcel from unauthorised cargo was relayed"
+    );
+    let status = gateway.stop();
+    assert!(status.success(), "clean exit: {status}");
+}
+
+#[test]
+fn the_cogrpc_role_runs_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::start_with_roles(dir.path(), "gw.example.com", "cogrpc");
+    let url = format!("http://127.0.0.1:{}", gateway.cogrpc_port);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let acks = runtime.block_on(async move {
+        let channel = tonic::transport::Endpoint::from_shared(url)
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        let mut client = CargoRelayClient::new(channel);
+        let deliveries = futures::stream::iter([CargoDelivery {
+            id: "not cargo".to_owned(),
+            cargo: b"garbage".to_vec(),
+        }]);
+        let mut stream = client
+            .deliver_cargo(deliveries)
+            .await
+            .expect("call")
+            .into_inner();
+        let mut ids = Vec::new();
+        while let Some(ack) = stream.message().await.expect("ack") {
+            ids.push(ack.id);
+        }
+        ids
+    });
+    assert_eq!(acks, ["not cargo"], "malformed cargo is acked and dropped");
+    // PoWeb is not part of this process.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", gateway.port)).is_err());
+    let status = gateway.stop();
+    assert!(status.success(), "clean exit: {status}");
+}
