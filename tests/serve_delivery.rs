@@ -28,6 +28,23 @@ fn pohttp_valid_duplicate_unauthorized_and_malformed() {
             "pohttp malformed parcel refused",
         ],
     );
+    // Telemetry is part of the contract: the delivery shows up in the admin listener's series.
+    let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+        .expect("metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8(metrics.body).expect("utf-8");
+    for series in [
+        r#"gateway_parcels_stored_total{binding="pohttp"} 2"#,
+        r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="ok"} 2"#,
+        r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="client_error"} 2"#,
+        r#"gateway_mailbox_depth{queue="outbound_parcels"} 0"#,
+        "gateway_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(series), "missing {series} in:\n{text}");
+    }
+    let health =
+        support::gateway::request(gateway.admin_port, "GET", "/health", &[], b"").expect("health");
+    assert_eq!(health.status, 200);
 }
 
 #[test]
