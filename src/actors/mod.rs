@@ -4,6 +4,7 @@
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
+//! - [`outbound`]: the worker delivering Internet-bound parcels over PoHTTP.
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //!
@@ -13,5 +14,6 @@
 pub mod gateway;
 pub mod identity;
 pub mod mailbox;
+pub mod outbound;
 pub mod parcel_router;
 pub mod poweb;
