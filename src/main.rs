@@ -10,12 +10,17 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use awala_gateway::actors::identity;
+use awala_gateway::actors::outbound;
 use awala_gateway::actors::poweb::{self, PowebState};
 use awala_gateway::backends::{BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
+use awala_gateway::supervision::{DrainOutcome, Shutdown};
+
+/// How long workers may take to finish in-flight work after the stop signal.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Parser)]
 #[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
@@ -30,8 +35,8 @@ enum Command {
     /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
     /// errors.
     Inspect(InspectArgs),
-    /// Run the gateway. Only the PoWeb role serves requests so far; the other roles are
-    /// accepted and reported as not implemented yet.
+    /// Run the gateway. The PoWeb and workers roles run so far (workers: outbound PoHTTP
+    /// delivery); the other roles are accepted and reported as not implemented yet.
     Serve(ServeArgs),
 }
 
@@ -124,31 +129,63 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .context("loading the gateway identity")?;
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
     let metrics = awala_gateway::telemetry::Metrics::new()?;
+    let shutdown = Shutdown::new();
+    let mut outbound_opt = None;
+    if config.roles.contains(&Role::Workers) {
+        let handle = outbound::spawn_from_config(
+            &config,
+            backends.queue.clone(),
+            metrics.clone(),
+            shutdown.listener(),
+        )
+        .context("starting the outbound delivery worker")?;
+        tracing::info!("outbound delivery worker started");
+        outbound_opt = Some(handle);
+    }
     for role in &config.roles {
-        if *role != Role::Poweb {
+        if !matches!(role, Role::Poweb | Role::Workers) {
             tracing::warn!(
                 role = role.as_str(),
                 "role not implemented yet; not started"
             );
         }
     }
-    if !config.roles.contains(&Role::Poweb) {
-        anyhow::bail!("no implemented role selected (only poweb is implemented yet)");
+    if config.roles.contains(&Role::Poweb) {
+        let state = PowebState {
+            identity: std::sync::Arc::new(identity),
+            internet_address: config.internet_address.clone(),
+            metrics,
+        };
+        let server = poweb::bind(state, config.listen.poweb)
+            .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
+        for address in &server.addresses {
+            tracing::info!(%address, "poweb listening");
+        }
+        // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
+        server.server.await.context("running the poweb server")?;
+    } else if outbound_opt.is_some() {
+        stop_signal().await.context("waiting for the stop signal")?;
+    } else {
+        anyhow::bail!("no implemented role selected (poweb and workers are implemented so far)");
     }
-    let state = PowebState {
-        identity: std::sync::Arc::new(identity),
-        internet_address: config.internet_address.clone(),
-        metrics,
-    };
-    let server = poweb::bind(state, config.listen.poweb)
-        .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
-    for address in &server.addresses {
-        tracing::info!(%address, "poweb listening");
+    // Workers finish their attempts in flight; unfinished parcels stay in the durable mailbox.
+    if let DrainOutcome::DeadlineExceeded { remaining } = shutdown.drain(SHUTDOWN_DEADLINE).await {
+        tracing::warn!(remaining, "workers still busy at the shutdown deadline");
     }
-    // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
-    server.server.await.context("running the poweb server")?;
+    if let Some(handle) = outbound_opt {
+        handle.stopped().await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGINT or SIGTERM, for processes without an HTTP server (which handles both itself).
+async fn stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
