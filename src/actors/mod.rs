@@ -6,6 +6,7 @@
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`load_shield`]: admission control at the HTTP edge (503 past a bound).
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
+//! - [`outbound`]: the worker delivering Internet-bound parcels over PoHTTP.
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
@@ -18,6 +19,7 @@ pub mod gateway;
 pub mod identity;
 pub mod load_shield;
 pub mod mailbox;
+pub mod outbound;
 pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
