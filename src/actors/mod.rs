@@ -1,6 +1,7 @@
 //! Actors and servers: the parts of the gateway that do I/O on behalf of the bindings.
 //!
 //! Layout:
+//! - [`cogrpc`]: CogRPC cargo collection (and, with its server, cargo delivery).
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
@@ -10,6 +11,7 @@
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
 
+pub mod cogrpc;
 pub mod gateway;
 pub mod identity;
 pub mod mailbox;
