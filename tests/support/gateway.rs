@@ -20,12 +20,36 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `serve` with PoWeb on a free loopback port and waits for `GET /` to answer 200.
     pub fn start(data_dir: &Path, internet_address: &str) -> Gateway {
+        Self::start_roles(data_dir, internet_address, "poweb", &[])
+    }
+
+    /// Starts `serve` with PoWeb and CogRPC; returns the gateway and the CogRPC port.
+    pub fn start_with_cogrpc(data_dir: &Path, internet_address: &str) -> (Gateway, u16) {
+        let cogrpc_port = free_port();
+        let cogrpc_listen = format!("127.0.0.1:{cogrpc_port}");
+        let gateway = Self::start_roles(
+            data_dir,
+            internet_address,
+            "poweb,cogrpc",
+            &["--cogrpc-listen", &cogrpc_listen],
+        );
+        (gateway, cogrpc_port)
+    }
+
+    /// Starts `serve` with `roles`, PoWeb on a free port, and `extra_args`; waits for PoWeb.
+    fn start_roles(
+        data_dir: &Path,
+        internet_address: &str,
+        roles: &str,
+        extra_args: &[&str],
+    ) -> Gateway {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
-            .args(["serve", "--roles", "poweb", "--data-dir"])
+            .args(["serve", "--roles", roles, "--data-dir"])
             .arg(data_dir)
             .args(["--internet-address", internet_address])
             .args(["--poweb-listen", &format!("127.0.0.1:{port}")])
+            .args(extra_args)
             .env("AWALA_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .spawn()

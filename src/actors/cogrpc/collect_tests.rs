@@ -3,7 +3,7 @@ use futures::StreamExt;
 use tonic::Code;
 
 use super::*;
-use crate::actors::cogrpc::test_support::*;
+use crate::actors::cogrpc::collect_test_support::*;
 use crate::protocols::awala::cms::session_envelope_info;
 use crate::protocols::awala::keys::{HashAlgorithm, IdentityPrivateKey};
 use crate::protocols::awala::limits::{MAX_RAMF_MESSAGE_EMIT_LENGTH, MAX_TTL_SECONDS};

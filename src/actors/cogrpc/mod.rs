@@ -15,4 +15,4 @@ pub mod collect;
 pub mod collect_error;
 pub mod session_key_housekeeping;
 #[cfg(test)]
-mod test_support;
+mod collect_test_support;

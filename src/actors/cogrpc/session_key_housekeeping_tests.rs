@@ -1,7 +1,7 @@
 use chrono::Duration;
 
 use super::*;
-use crate::actors::cogrpc::test_support::TestGateway;
+use crate::actors::cogrpc::collect_test_support::TestGateway;
 use crate::protocols::awala::keys::{EcCurve, SessionKeyPair};
 
 /// Stores a new key bound to `peer_id`, created at `created_at`; returns its id.
