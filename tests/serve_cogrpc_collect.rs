@@ -10,6 +10,8 @@ use std::process::Command;
 use support::gateway::Gateway;
 
 #[test]
+#[ignore = "needs the cogrpc role (branch cogrpc) and PoWeb parcel delivery in the binary; \
+            un-ignore once both are on main"]
 fn serve_cargo_collection_with_the_js_cogrpc_client() {
     let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
     let setup = Command::new("sh")

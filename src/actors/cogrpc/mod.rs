@@ -13,6 +13,6 @@ pub mod cargo_builder;
 pub mod cca_authorization;
 pub mod collect;
 pub mod collect_error;
-pub mod session_key_housekeeping;
 #[cfg(test)]
 mod collect_test_support;
+pub mod session_key_housekeeping;

@@ -4,7 +4,9 @@
 // real private gateways do (PrivateInternetGatewayChannel.generateCCA) and collects the cargo
 // with @relaycorp/cogrpc.
 //
-// Usage: node e2e/collect-cargo.mjs <poweb-url> <cogrpc-port> <internet-address>
+// Usage: node e2e/collect-cargo.mjs <poweb-url> <cogrpc-port> <internet-address> [--no-parcel]
+// (`--no-parcel` skips the PoWeb parcel delivery, for gateways built without it, and then
+// expects no cargo at all.)
 // Prints one "ok <check>" line per check; exits 1 on the first failure.
 import assert from 'node:assert/strict';
 
@@ -24,7 +26,8 @@ import {
   PrivateGatewayManager,
 } from '@relaycorp/relaynet-core';
 
-const [url, cogrpcPort, internetAddress] = process.argv.slice(2);
+const [url, cogrpcPort, internetAddress, mode] = process.argv.slice(2);
+const withParcel = mode !== '--no-parcel';
 if (!url || !cogrpcPort || !internetAddress) {
   console.error('usage: collect-cargo.mjs <poweb-url> <cogrpc-port> <internet-address>');
   process.exit(2);
@@ -77,6 +80,16 @@ async function main() {
   console.log('ok registered');
 
   // 2. A parcel for an endpoint behind this gateway, delivered over PoWeb, is stored for it.
+  if (!withParcel) {
+    const cca = Buffer.from(await channel.generateCCA());
+    assert.equal((await collect(cca)).length, 0);
+    console.log('ok nothing queued, no cargo');
+    await refusedWith(cca, 'PERMISSION_DENIED');
+    console.log('ok reused CCA refused');
+    await refusedWith(Buffer.from('not a CCA'), 'UNAUTHENTICATED');
+    console.log('ok invalid CCA refused');
+    return;
+  }
   const endpointKeys = await generateRSAKeyPair();
   const endpointCertificate = await issueEndpointCertificate({
     issuerCertificate: pgCertificate,
