@@ -23,10 +23,7 @@ fn serve_cargo_collection_with_the_js_cogrpc_client() {
     let cogrpc_port = free_port();
     let options = GatewayOptions {
         roles: Some("poweb,cogrpc".into()),
-        extra_args: vec![
-            "--cogrpc-listen".into(),
-            format!("127.0.0.1:{cogrpc_port}"),
-        ],
+        extra_args: vec!["--cogrpc-listen".into(), format!("127.0.0.1:{cogrpc_port}")],
         ports: None,
     };
     let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
