@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`admin`]: the admin listener (`/metrics`, `/health`).
+//! - [`cogrpc`]: CogRPC cargo collection (and, with its server, cargo delivery).
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`load_shield`]: admission control at the HTTP edge (503 past a bound).
@@ -15,6 +16,7 @@
 //! codecs) and `backends`; nothing below imports actors.
 
 pub mod admin;
+pub mod cogrpc;
 pub mod gateway;
 pub mod identity;
 pub mod load_shield;
