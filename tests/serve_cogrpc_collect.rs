@@ -24,7 +24,7 @@ fn serve_cargo_collection_with_the_js_cogrpc_client() {
     let options = GatewayOptions {
         roles: Some("poweb,cogrpc".into()),
         extra_args: vec!["--cogrpc-listen".into(), format!("127.0.0.1:{cogrpc_port}")],
-        ports: None,
+        ..Default::default()
     };
     let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
     let output = Command::new("node")
