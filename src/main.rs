@@ -1,26 +1,36 @@
 //! Command-line entry point: composition root only. Reads files, the clock and the environment,
 //! and hands everything to the library.
 
-use std::future::Future;
 use std::io::Read;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use awala_gateway::actors::admin;
 use awala_gateway::actors::cogrpc;
 use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity;
+use awala_gateway::actors::load_shield::LoadShield;
+use awala_gateway::actors::outbound;
 use awala_gateway::actors::parcel_router::ParcelRouter;
+use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::{self, PowebState};
-use awala_gateway::backends::{BackendUrls, Backends};
-use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
+use awala_gateway::backends::queue::{OverloadMode, QueueLimits, QueueSettings};
+use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
+use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
+use awala_gateway::supervision::{DrainOutcome, Shutdown};
+
+/// How long workers may take to finish in-flight work after the stop signal.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+mod bench;
 
 #[derive(Parser)]
 #[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
@@ -35,9 +45,11 @@ enum Command {
     /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
     /// errors.
     Inspect(InspectArgs),
-    /// Run the gateway. The PoWeb, CogRPC and workers roles run; PoHTTP is accepted and
-    /// reported as not implemented yet.
+    /// Run the gateway: the roles chosen with `--roles` (all by default) and the admin listener.
     Serve(ServeArgs),
+    /// Load generator against a running gateway: registers private gateways, delivers parcels
+    /// over PoHTTP, collects them over PoWeb, and reports throughput, latency and RSS.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -84,6 +96,13 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => match run_serve(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -121,7 +140,19 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         queue_url: secret(&config.backends.queue_url),
         pubsub_url: secret(&config.backends.pubsub_url),
     };
-    let backends = Backends::open(&urls, &config.data_dir)
+    let queue_limits = QueueLimits {
+        capacity: u64::from(config.limits.queue_capacity),
+        overload: match config.limits.mailbox_overload {
+            MailboxOverload::Block => OverloadMode::Block,
+            MailboxOverload::RejectNewest => OverloadMode::RejectNewest,
+        },
+        ..QueueLimits::default()
+    };
+    let options = BackendOptions {
+        queues: QueueSettings::uniform(queue_limits),
+        ..BackendOptions::default()
+    };
+    let backends = Backends::open_with(&urls, &config.data_dir, options)
         .await
         .with_context(|| format!("opening the backends in {}", config.data_dir.display()))?;
     let identity = identity::bootstrap(&backends, Utc::now())
@@ -129,68 +160,96 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .context("loading the gateway identity")?;
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
     let metrics = awala_gateway::telemetry::Metrics::new()?;
-    for role in &config.roles {
-        if *role == Role::Pohttp {
-            tracing::warn!(
-                role = role.as_str(),
-                "role not implemented yet; not started"
-            );
-        }
-    }
-    let identity = std::sync::Arc::new(identity);
-    let context = std::sync::Arc::new(GatewayContext::new(
+    let context = Arc::new(GatewayContext::new(
         backends,
-        identity.clone(),
+        Arc::new(identity),
         config.internet_address.clone(),
         config.limits.clone(),
         metrics.clone(),
     ));
-    let mut running: Vec<Pin<Box<dyn Future<Output = anyhow::Result<()>>>>> = Vec::new();
+    let router = Arc::new(ParcelRouter::new(context.clone()));
+
+    // Every server stops itself on SIGINT/SIGTERM, draining in-flight requests first.
+    let mut servers: Vec<(&'static str, actix_web::dev::Server)> = Vec::new();
+    let admin = admin::bind(context.clone(), config.listen.admin)
+        .with_context(|| format!("binding admin to {}", config.listen.admin))?;
+    log_listening("admin", &admin.addresses);
+    servers.push(("admin", admin.server));
     if config.roles.contains(&Role::Poweb) {
-        let state = PowebState {
-            identity,
-            internet_address: config.internet_address.clone(),
-            metrics,
-        };
+        let state = PowebState::new(context.clone(), router.clone());
         let server = poweb::bind(state, config.listen.poweb)
             .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
-        for address in &server.addresses {
-            tracing::info!(%address, "poweb listening");
-        }
-        // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
-        running.push(Box::pin(async move {
-            server.server.await.context("running the poweb server")
-        }));
+        log_listening("poweb", &server.addresses);
+        servers.push(("poweb", server.server));
     }
+    if config.roles.contains(&Role::Pohttp) {
+        let state = PohttpState {
+            router: router.clone(),
+            metrics: metrics.clone(),
+            shield: LoadShield::new(config.limits.max_in_flight_requests as usize),
+        };
+        let server = pohttp::bind(state, config.listen.pohttp)
+            .with_context(|| format!("binding pohttp to {}", config.listen.pohttp))?;
+        log_listening("pohttp", &server.addresses);
+        servers.push(("pohttp", server.server));
+    }
+    let shutdown = Shutdown::new();
+    let mut outbound_opt = None;
+    if config.roles.contains(&Role::Workers) {
+        let handle = outbound::spawn_from_config(
+            &config,
+            context.backends.queue.clone(),
+            metrics.clone(),
+            shutdown.listener(),
+        )
+        .context("starting the outbound delivery worker")?;
+        tracing::info!("outbound delivery worker started");
+        outbound_opt = Some(handle);
+    }
+    let mut cogrpc_opt = None;
     if config.roles.contains(&Role::Cogrpc) {
         let server = cogrpc::bind(context.clone(), config.listen.cogrpc)
             .with_context(|| format!("binding cogrpc to {}", config.listen.cogrpc))?;
-        tracing::info!(address = %server.address, "cogrpc listening");
-        running.push(Box::pin(async move {
-            server
-                .serve(shutdown_signal())
-                .await
-                .context("running the cogrpc server")
-        }));
+        log_listening("cogrpc", &[server.address]);
+        cogrpc_opt = Some(server);
     }
     if config.roles.contains(&Role::Workers) {
-        let router = std::sync::Arc::new(ParcelRouter::new(context.clone()));
-        // Stopped with the actix system; a job cut short is redelivered when its lease expires.
-        cogrpc::start_cargo_unwrappers(router, cogrpc::UnwrapperSettings::default());
-        running.push(Box::pin(async {
-            shutdown_signal().await;
-            Ok(())
+        // Stopped with the actix system; a cargo cut short is redelivered when its lease expires.
+        cogrpc::start_cargo_unwrappers(router.clone(), cogrpc::UnwrapperSettings::default());
+        tracing::info!("cargo unwrapping workers started");
+    }
+    let cogrpc_run = async move {
+        match cogrpc_opt {
+            Some(server) => server
+                .serve(shutdown_signal())
+                .await
+                .context("running the cogrpc server"),
+            None => Ok(()),
+        }
+    };
+    let http_run =
+        futures::future::join_all(servers.into_iter().map(|(name, server)| async move {
+            server
+                .await
+                .with_context(|| format!("running the {name} server"))
         }));
+    let (results, cogrpc_result) = futures::join!(http_run, cogrpc_run);
+    // Workers finish their attempts in flight; unfinished parcels stay in the durable mailbox.
+    if let DrainOutcome::DeadlineExceeded { remaining } = shutdown.drain(SHUTDOWN_DEADLINE).await {
+        tracing::warn!(remaining, "workers still busy at the shutdown deadline");
     }
-    if running.is_empty() {
-        anyhow::bail!("no implemented role selected (poweb, cogrpc and workers are)");
+    if let Some(handle) = outbound_opt {
+        handle.stopped().await;
     }
-    futures::future::try_join_all(running).await?;
+    for result in results {
+        result?;
+    }
+    cogrpc_result?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT or SIGTERM (the actix servers watch for them on their own).
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -211,6 +270,12 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+fn log_listening(binding: &str, addresses: &[std::net::SocketAddr]) {
+    for address in addresses {
+        tracing::info!(%address, binding, "listening");
     }
 }
 

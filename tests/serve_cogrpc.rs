@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
-use support::gateway::Gateway;
+use support::gateway::{Gateway, GatewayOptions};
 
 /// Generous: a debug build unwraps cargo slowly on a loaded machine.
 const UNWRAP_DEADLINE: Duration = Duration::from_secs(120);
@@ -27,7 +27,11 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("data");
     let parcel_out = dir.path().join("relayed.parcel");
-    let gateway = Gateway::start_with_roles(&data_dir, "gw.example.com", "poweb,cogrpc,workers");
+    let options = GatewayOptions {
+        roles: Some("poweb,cogrpc,workers".into()),
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&data_dir, "gw.example.com", &options);
     let output = Command::new("node")
         .current_dir(&interop)
         .arg("e2e/cogrpc-deliver.mjs")
@@ -87,7 +91,11 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
 #[test]
 fn the_cogrpc_role_runs_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gateway = Gateway::start_with_roles(dir.path(), "gw.example.com", "cogrpc");
+    let options = GatewayOptions {
+        roles: Some("cogrpc".into()),
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
     let url = format!("http://127.0.0.1:{}", gateway.cogrpc_port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,56 +13,103 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// A running gateway, killed when dropped.
 pub struct Gateway {
     pub child: Child,
+    /// PoWeb port.
     pub port: u16,
-    /// The CogRPC port (listened on only when the `cogrpc` role runs).
+    pub pohttp_port: u16,
+    pub admin_port: u16,
+    /// CogRPC port (listened on only when the `cogrpc` role runs).
     pub cogrpc_port: u16,
     pub data_dir: PathBuf,
 }
 
+/// How to start a gateway beyond its data directory and address.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// `--roles` value; `poweb,pohttp` when `None`.
+    pub roles: Option<String>,
+    /// More flags, e.g. `--pohttp-route pong.test=http://127.0.0.1:9000`.
+    pub extra_args: Vec<String>,
+    /// Fixed ports (to restart a gateway on the same ones); free ports when `None`.
+    pub ports: Option<(u16, u16, u16)>,
+    /// Extra environment variables (`AWALA_LIMITS_*` and the like).
+    pub env: Vec<(String, String)>,
+}
+
 impl Gateway {
-    /// Starts `serve` with PoWeb on a free loopback port and waits for `GET /` to answer 200.
+    /// Starts `serve` (PoWeb and PoHTTP) on free loopback ports and waits for `GET /` to
+    /// answer 200.
     pub fn start(data_dir: &Path, internet_address: &str) -> Gateway {
-        Self::start_with_roles(data_dir, internet_address, "poweb")
+        Gateway::start_with(data_dir, internet_address, &GatewayOptions::default())
     }
 
-    /// Starts `serve --roles <roles>` with PoWeb and CogRPC on free loopback ports, and waits
-    /// until PoWeb answers (or, without PoWeb, until CogRPC accepts connections).
-    pub fn start_with_roles(data_dir: &Path, internet_address: &str, roles: &str) -> Gateway {
-        let [port, cogrpc_port] = free_ports();
+    /// Starts `serve` with `options`.
+    pub fn start_with(
+        data_dir: &Path,
+        internet_address: &str,
+        options: &GatewayOptions,
+    ) -> Gateway {
+        let (port, pohttp_port, admin_port) = options
+            .ports
+            .unwrap_or_else(|| (free_port(), free_port(), free_port()));
+        let cogrpc_port = free_port();
+        let roles = options
+            .roles
+            .clone()
+            .unwrap_or_else(|| "poweb,pohttp".into());
         let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
-            .args(["serve", "--roles", roles, "--data-dir"])
+            .args(["serve", "--roles", &roles, "--data-dir"])
             .arg(data_dir)
             .args(["--internet-address", internet_address])
             .args(["--poweb-listen", &format!("127.0.0.1:{port}")])
+            .args(["--pohttp-listen", &format!("127.0.0.1:{pohttp_port}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
             .args(["--cogrpc-listen", &format!("127.0.0.1:{cogrpc_port}")])
+            .args(&options.extra_args)
             .env("AWALA_LOG_LEVEL", "warn")
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn awala-gateway");
         let mut gateway = Gateway {
             child,
             port,
+            pohttp_port,
+            admin_port,
             cogrpc_port,
             data_dir: data_dir.to_owned(),
         };
-        gateway.wait_ready(roles.split(',').any(|role| role.trim() == "poweb"));
+        gateway.wait_ready();
+        if roles.split(',').any(|role| role.trim() == "cogrpc") {
+            gateway.wait_for_port(cogrpc_port);
+        }
         gateway
     }
 
-    fn wait_ready(&mut self, poweb: bool) {
+    /// Waits until `port` accepts connections (servers bound after the admin listener).
+    fn wait_for_port(&mut self, port: u16) {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!("gateway exited early: {status}");
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "port {port} never opened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_ready(&mut self) {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 panic!("gateway exited early: {status}");
             }
-            if poweb {
-                if let Ok(response) = request(self.port, "GET", "/", &[], b"") {
-                    if response.status == 200 {
-                        return;
-                    }
+            if let Ok(response) = request(self.admin_port, "GET", "/health", &[], b"") {
+                if response.status == 200 {
+                    return;
                 }
-            } else if TcpStream::connect(("127.0.0.1", self.cogrpc_port)).is_ok() {
-                return;
             }
             assert!(started.elapsed() < START_TIMEOUT, "gateway did not start");
             std::thread::sleep(Duration::from_millis(100));
@@ -96,14 +143,6 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Distinct free loopback ports (all bound at once, then released).
-pub fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
-        .collect();
-    std::array::from_fn(|index| listeners[index].local_addr().expect("free port").port())
 }
 
 /// A free loopback port (bound then released; the gateway binds it right after).

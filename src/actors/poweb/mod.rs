@@ -5,19 +5,21 @@
 //!   [`PowebEndpoint`](crate::protocols::poweb::PowebEndpoint) enum and counts it.
 //! - [`body`]: the capped body reader and the shared error replies.
 //! - one file per endpoint handler: [`health`], [`connection_params`], [`pre_registration`],
-//!   [`registration`]. Handlers are thin: extract, validate with the pure codecs, call the
-//!   identity, map the reply with the binding's status mappings.
-//!
-//! Parcel delivery and collection are routed but answer `501` until they are built.
+//!   [`registration`], [`parcel_delivery`]. Handlers are thin: extract, validate with the pure
+//!   codecs, call the identity or the router, map the reply with the binding's status mappings.
 
 use std::sync::Arc;
 
+use crate::actors::gateway::GatewayContext;
 use crate::actors::identity::GatewayIdentity;
+use crate::actors::load_shield::LoadShield;
+use crate::actors::parcel_router::ParcelRouter;
 use crate::telemetry::Metrics;
 
 pub mod body;
 pub mod connection_params;
 pub mod health;
+pub mod parcel_delivery;
 pub mod pre_registration;
 pub mod registration;
 pub mod server;
@@ -31,4 +33,21 @@ pub struct PowebState {
     /// Our Internet address, as published in connection parameters and registrations.
     pub internet_address: String,
     pub metrics: Metrics,
+    pub gateway: Arc<GatewayContext>,
+    pub router: Arc<ParcelRouter>,
+    pub shield: LoadShield,
+}
+
+impl PowebState {
+    /// The state for the process's shared context and router.
+    pub fn new(gateway: Arc<GatewayContext>, router: Arc<ParcelRouter>) -> Self {
+        PowebState {
+            identity: gateway.identity.clone(),
+            internet_address: gateway.internet_address.clone(),
+            metrics: gateway.metrics.clone(),
+            shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
+            gateway,
+            router,
+        }
+    }
 }
