@@ -7,7 +7,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::Notify;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
@@ -21,6 +23,10 @@ use crate::protocols::cogrpc::{
     MAX_METADATA_SIZE,
 };
 use crate::telemetry::{Binding, RequestOutcome};
+
+/// How long calls in flight may finish after shutdown is signalled. Bounded, because a client
+/// that never answers the GOAWAY would otherwise hold the process forever.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The `CargoRelay` handler shared by both package names.
 pub struct CargoRelayService {
@@ -90,7 +96,8 @@ pub fn bind(context: Arc<GatewayContext>, listen: SocketAddr) -> std::io::Result
 }
 
 impl CogrpcServer {
-    /// Serves until `shutdown` resolves, then lets calls in flight finish.
+    /// Serves until `shutdown` resolves, then lets calls in flight finish for up to
+    /// [`SHUTDOWN_GRACE`].
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()>,
@@ -103,7 +110,12 @@ impl CogrpcServer {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
         let handler = Arc::new(CargoRelayService::new(self.context));
-        Server::builder()
+        let signalled = Notify::new();
+        let graceful = async {
+            shutdown.await;
+            signalled.notify_one();
+        };
+        let serving = Server::builder()
             .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
             .max_connection_age(MAX_CONNECTION_AGE)
             .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
@@ -111,7 +123,17 @@ impl CogrpcServer {
             .add_service(health_service)
             .add_service(relaynet_server(Arc::clone(&handler)))
             .add_service(awala_server(handler))
-            .serve_with_incoming_shutdown(self.incoming, shutdown)
-            .await
+            .serve_with_incoming_shutdown(self.incoming, graceful);
+        let deadline = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            result = serving => result,
+            () = deadline => {
+                tracing::warn!("cogrpc calls still open at the shutdown deadline; closing them");
+                Ok(())
+            }
+        }
     }
 }
