@@ -3,17 +3,19 @@
 //! Why not `object_store`'s `LocalFileSystem`: it writes a staging file and renames it into place
 //! without any fsync, so after a power cut a parcel we answered 202 for (or the old version of a
 //! replaced one) can be empty or gone. Here `put` writes a hidden temporary file in the target
-//! directory, fsyncs it, renames it over the key, then fsyncs the directory (and any directory it
-//! created, and their parents), which is the POSIX recipe for a durable atomic replace.
-//! The blocking file calls run on tokio's blocking pool.
+//! directory, flushes it, renames it over the key and flushes again — the POSIX recipe for a
+//! durable atomic replace — with the flushes shared by concurrent puts (group commit, see
+//! `local_batch`). The blocking file calls run on tokio's blocking pool.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::local_batch::ObjectWriter;
 use super::{validate_key, validate_prefix, ObjectStore, MAX_LIST, MAX_OBJECT_SIZE};
 use crate::backends::error::BackendError;
 
@@ -21,6 +23,8 @@ use crate::backends::error::BackendError;
 #[derive(Debug, Clone)]
 pub struct LocalObjectStore {
     root: PathBuf,
+    /// Started on the first `put`, inside the runtime that calls it.
+    writer: Arc<OnceLock<ObjectWriter>>,
 }
 
 impl LocalObjectStore {
@@ -30,6 +34,7 @@ impl LocalObjectStore {
             .map_err(|e| BackendError::from_io(&format!("creating {}", root.display()), e))?;
         Ok(LocalObjectStore {
             root: root.to_path_buf(),
+            writer: Arc::new(OnceLock::new()),
         })
     }
 
@@ -47,43 +52,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| BackendError::internal(format!("{context}: task failed: {e}")))?
         .map_err(|e| BackendError::from_io(context, e))
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Creates the directories between `root` and `dir`, fsyncing the parent of each one created.
-fn create_dirs_durably(root: &Path, dir: &Path) -> io::Result<()> {
-    let relative = dir.strip_prefix(root).map_err(io::Error::other)?;
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        let parent = current.clone();
-        current.push(component);
-        match fs::create_dir(&current) {
-            Ok(()) => sync_dir(&parent)?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn write_durably(root: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(root);
-    create_dirs_durably(root, dir)?;
-    let temporary = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    let written = (|| {
-        let mut file = File::create(&temporary)?;
-        file.write_all(body)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)?;
-        sync_dir(dir)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written
 }
 
 /// Depth-first walk in key order: a directory sorts as its name plus `/`, which is where its
@@ -139,11 +107,11 @@ impl ObjectStore for LocalObjectStore {
                 body.len()
             )));
         }
-        let root = self.root.clone();
-        blocking("writing an object", move || {
-            write_durably(&root, &path, &body)
-        })
-        .await
+        self.writer
+            .get_or_init(|| ObjectWriter::spawn(self.root.clone()))
+            .put(path, body)
+            .await
+            .map_err(|e| BackendError::from_io("writing an object", e))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BackendError> {
@@ -202,7 +170,9 @@ impl ObjectStore for LocalObjectStore {
         let root = self.root.clone();
         blocking("object store health check", move || {
             // Writability, not just existence: a read-only remount must fail readiness.
-            write_durably(&root, &root.join(".health"), b"ok")
+            let mut file = File::create(root.join(".health"))?;
+            file.write_all(b"ok")?;
+            file.sync_all()
         })
         .await
     }

@@ -16,6 +16,7 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod local;
+mod local_batch;
 
 pub use local::LocalObjectStore;
 
