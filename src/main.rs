@@ -9,13 +9,16 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity;
+use awala_gateway::actors::poweb::collection::CollectionRegistry;
 use awala_gateway::actors::poweb::{self, PowebState};
 use awala_gateway::backends::{BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
+use awala_gateway::protocols::poweb::PowebCloseReason;
 
 #[derive(Parser)]
 #[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
@@ -135,11 +138,30 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     if !config.roles.contains(&Role::Poweb) {
         anyhow::bail!("no implemented role selected (only poweb is implemented yet)");
     }
+    let identity = std::sync::Arc::new(identity);
+    let gateway = std::sync::Arc::new(GatewayContext::new(
+        backends,
+        identity.clone(),
+        config.internet_address.clone(),
+        config.limits.clone(),
+        metrics.clone(),
+    ));
+    let collections =
+        CollectionRegistry::new(config.limits.max_sockets_per_private_gateway as usize);
     let state = PowebState {
-        identity: std::sync::Arc::new(identity),
+        identity,
         internet_address: config.internet_address.clone(),
         metrics,
+        gateway,
+        collections: collections.clone(),
     };
+    // Collection sockets outlive requests: tell them to go (1001) as soon as a stop signal
+    // arrives, while actix-web drains the rest.
+    actix_web::rt::spawn(async move {
+        if wait_for_stop_signal().await.is_ok() {
+            collections.close_all(PowebCloseReason::GoingAway);
+        }
+    });
     let server = poweb::bind(state, config.listen.poweb)
         .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
     for address in &server.addresses {
@@ -149,6 +171,15 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     server.server.await.context("running the poweb server")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (the signals actix-web stops on).
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {

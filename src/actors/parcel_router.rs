@@ -212,11 +212,10 @@ impl ParcelRouter {
         if backends.metadata.is_parcel_collected(&collection).await? {
             return Ok(Routed::DuplicateInternetBound);
         }
-        let recipient_address = parcel
-            .recipient()
-            .internet_address
-            .clone()
-            .ok_or_else(|| RouteError::Internal("internet-bound parcel without address".into()))?;
+        let recipient_address =
+            parcel.recipient().internet_address.clone().ok_or_else(|| {
+                RouteError::Internal("internet-bound parcel without address".into())
+            })?;
         let outbound = OutboundParcel {
             parcel: parcel_bytes,
             recipient_address,
@@ -227,7 +226,10 @@ impl ParcelRouter {
             .queue
             .publish(QueueName::OutboundParcels, outbound.to_queue_message())
             .await?;
-        backends.metadata.record_parcel_collection(&collection).await?;
+        backends
+            .metadata
+            .record_parcel_collection(&collection)
+            .await?;
         Ok(Routed::QueuedForInternet)
     }
 }

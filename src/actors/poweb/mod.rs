@@ -8,14 +8,18 @@
 //!   [`registration`]. Handlers are thin: extract, validate with the pure codecs, call the
 //!   identity, map the reply with the binding's status mappings.
 //!
-//! Parcel delivery and collection are routed but answer `501` until they are built.
+//! - [`collection`]: the parcel-collection WebSocket, one actor per socket.
+//!
+//! Parcel delivery is routed but answers `501` until it is built.
 
 use std::sync::Arc;
 
+use crate::actors::gateway::GatewayContext;
 use crate::actors::identity::GatewayIdentity;
 use crate::telemetry::Metrics;
 
 pub mod body;
+pub mod collection;
 pub mod connection_params;
 pub mod health;
 pub mod pre_registration;
@@ -31,4 +35,8 @@ pub struct PowebState {
     /// Our Internet address, as published in connection parameters and registrations.
     pub internet_address: String,
     pub metrics: Metrics,
+    /// Backends, limits and peer authentication, shared with the other bindings.
+    pub gateway: Arc<GatewayContext>,
+    /// Live parcel-collection sessions per private gateway.
+    pub collections: Arc<collection::CollectionRegistry>,
 }

@@ -12,7 +12,7 @@ use actix_web::web::{self, Data, Payload};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 
 use super::body::error;
-use super::{connection_params, health, pre_registration, registration, PowebState};
+use super::{collection, connection_params, health, pre_registration, registration, PowebState};
 use crate::protocols::poweb::{PowebEndpoint, RoutingError};
 use crate::telemetry::{Binding, RequestOutcome};
 
@@ -79,9 +79,8 @@ async fn handle(
         PowebEndpoint::ConnectionParams => connection_params::handle(state),
         PowebEndpoint::PreRegisterNode => pre_registration::handle(request, payload, state).await,
         PowebEndpoint::RegisterNode => registration::handle(request, payload, state).await,
-        PowebEndpoint::DeliverParcel | PowebEndpoint::CollectParcels => {
-            error(501, "not implemented yet")
-        }
+        PowebEndpoint::CollectParcels => collection::handle(request, payload, state),
+        PowebEndpoint::DeliverParcel => error(501, "not implemented yet"),
     }
 }
 
