@@ -1,6 +1,7 @@
 //! An in-process PoWeb server on `127.0.0.1:0` with real embedded backends, private gateways
 //! registered with its identity, parcels stored through the real router, and a WebSocket client
 //! speaking the collection protocol.
+#![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
