@@ -12,6 +12,8 @@ bash tests/jvm/setup.sh
 
 step "backing services"
 bash scripts/services.sh
+# The PostgreSQL metadata conformance suite runs against the server services.sh made sure of.
+export AWALA_TEST_POSTGRES_URL="${AWALA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 step "format and lints"
 cargo fmt --all -- --check

@@ -4,21 +4,28 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use awala_gateway::actors::admin;
 use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity;
-use awala_gateway::actors::poweb::collection::CollectionRegistry;
+use awala_gateway::actors::load_shield::LoadShield;
+use awala_gateway::actors::parcel_router::ParcelRouter;
+use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::{self, PowebState};
-use awala_gateway::backends::{BackendUrls, Backends};
-use awala_gateway::config::{GatewayConfig, Role, ServeArgs};
+use awala_gateway::backends::queue::{OverloadMode, QueueLimits, QueueSettings};
+use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
+use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
 use awala_gateway::protocols::poweb::PowebCloseReason;
+
+mod bench;
 
 #[derive(Parser)]
 #[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
@@ -33,9 +40,11 @@ enum Command {
     /// JSON description and validate it. Exit 0 if valid, 1 if invalid or malformed, 2 on usage
     /// errors.
     Inspect(InspectArgs),
-    /// Run the gateway. Only the PoWeb role serves requests so far; the other roles are
-    /// accepted and reported as not implemented yet.
+    /// Run the gateway: the roles chosen with `--roles` (all by default) and the admin listener.
     Serve(ServeArgs),
+    /// Load generator against a running gateway: registers private gateways, delivers parcels
+    /// over PoHTTP, collects them over PoWeb, and reports throughput, latency and RSS.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -82,6 +91,13 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => match run_serve(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -119,7 +135,19 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         queue_url: secret(&config.backends.queue_url),
         pubsub_url: secret(&config.backends.pubsub_url),
     };
-    let backends = Backends::open(&urls, &config.data_dir)
+    let queue_limits = QueueLimits {
+        capacity: u64::from(config.limits.queue_capacity),
+        overload: match config.limits.mailbox_overload {
+            MailboxOverload::Block => OverloadMode::Block,
+            MailboxOverload::RejectNewest => OverloadMode::RejectNewest,
+        },
+        ..QueueLimits::default()
+    };
+    let options = BackendOptions {
+        queues: QueueSettings::uniform(queue_limits),
+        ..BackendOptions::default()
+    };
+    let backends = Backends::open_with(&urls, &config.data_dir, options)
         .await
         .with_context(|| format!("opening the backends in {}", config.data_dir.display()))?;
     let identity = identity::bootstrap(&backends, Utc::now())
@@ -127,48 +155,64 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .context("loading the gateway identity")?;
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
     let metrics = awala_gateway::telemetry::Metrics::new()?;
+    let context = Arc::new(GatewayContext::new(
+        backends,
+        Arc::new(identity),
+        config.internet_address.clone(),
+        config.limits.clone(),
+        metrics.clone(),
+    ));
+    let router = Arc::new(ParcelRouter::new(context.clone()));
+
+    // Every server stops itself on SIGINT/SIGTERM, draining in-flight requests first.
+    let mut servers: Vec<(&'static str, actix_web::dev::Server)> = Vec::new();
+    let admin = admin::bind(context.clone(), config.listen.admin)
+        .with_context(|| format!("binding admin to {}", config.listen.admin))?;
+    log_listening("admin", &admin.addresses);
+    servers.push(("admin", admin.server));
+    if config.roles.contains(&Role::Poweb) {
+        let state = PowebState::new(context.clone(), router.clone());
+        // Collection sockets outlive requests: tell them to go (1001) as soon as a stop
+        // signal arrives, while actix-web drains the rest.
+        let collections = state.collections.clone();
+        actix_web::rt::spawn(async move {
+            if wait_for_stop_signal().await.is_ok() {
+                collections.close_all(PowebCloseReason::GoingAway);
+            }
+        });
+        let server = poweb::bind(state, config.listen.poweb)
+            .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
+        log_listening("poweb", &server.addresses);
+        servers.push(("poweb", server.server));
+    }
+    if config.roles.contains(&Role::Pohttp) {
+        let state = PohttpState {
+            router: router.clone(),
+            metrics: metrics.clone(),
+            shield: LoadShield::new(config.limits.max_in_flight_requests as usize),
+        };
+        let server = pohttp::bind(state, config.listen.pohttp)
+            .with_context(|| format!("binding pohttp to {}", config.listen.pohttp))?;
+        log_listening("pohttp", &server.addresses);
+        servers.push(("pohttp", server.server));
+    }
     for role in &config.roles {
-        if *role != Role::Poweb {
+        if matches!(role, Role::Cogrpc | Role::Workers) {
             tracing::warn!(
                 role = role.as_str(),
                 "role not implemented yet; not started"
             );
         }
     }
-    if !config.roles.contains(&Role::Poweb) {
-        anyhow::bail!("no implemented role selected (only poweb is implemented yet)");
+    let results = futures::future::join_all(servers.into_iter().map(|(name, server)| async move {
+        server
+            .await
+            .with_context(|| format!("running the {name} server"))
+    }))
+    .await;
+    for result in results {
+        result?;
     }
-    let identity = std::sync::Arc::new(identity);
-    let gateway = std::sync::Arc::new(GatewayContext::new(
-        backends,
-        identity.clone(),
-        config.internet_address.clone(),
-        config.limits.clone(),
-        metrics.clone(),
-    ));
-    let collections =
-        CollectionRegistry::new(config.limits.max_sockets_per_private_gateway as usize);
-    let state = PowebState {
-        identity,
-        internet_address: config.internet_address.clone(),
-        metrics,
-        gateway,
-        collections: collections.clone(),
-    };
-    // Collection sockets outlive requests: tell them to go (1001) as soon as a stop signal
-    // arrives, while actix-web drains the rest.
-    actix_web::rt::spawn(async move {
-        if wait_for_stop_signal().await.is_ok() {
-            collections.close_all(PowebCloseReason::GoingAway);
-        }
-    });
-    let server = poweb::bind(state, config.listen.poweb)
-        .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
-    for address in &server.addresses {
-        tracing::info!(%address, "poweb listening");
-    }
-    // actix-web stops on SIGINT/SIGTERM, draining in-flight requests first.
-    server.server.await.context("running the poweb server")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -179,6 +223,12 @@ async fn wait_for_stop_signal() -> std::io::Result<()> {
     tokio::select! {
         result = tokio::signal::ctrl_c() => result,
         _ = terminate.recv() => Ok(()),
+    }
+}
+
+fn log_listening(binding: &str, addresses: &[std::net::SocketAddr]) {
+    for address in addresses {
+        tracing::info!(%address, binding, "listening");
     }
 }
 

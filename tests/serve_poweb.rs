@@ -16,6 +16,7 @@ use support::gateway::Gateway;
 
 const ADDRESS: &str = "gw.example.com";
 const PNRR: &str = "application/vnd.awala.node-registration.request";
+const PARCEL: &str = "application/vnd.awala.parcel";
 
 /// A refused request: path, method, headers, body, expected status.
 type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
@@ -131,6 +132,59 @@ fn serve_refuses_bad_requests() {
             Vec::new(),
             413,
         ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![("content-type", "text/plain")],
+            b"x".to_vec(),
+            415,
+        ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![("content-type", PARCEL)],
+            b"x".to_vec(),
+            401,
+        ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![("content-type", PARCEL), ("authorization", "Bearer AQID")],
+            b"x".to_vec(),
+            401,
+        ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![
+                ("content-type", PARCEL),
+                ("authorization", "Relaynet-Countersignature !!!"),
+            ],
+            b"x".to_vec(),
+            401,
+        ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![
+                ("content-type", PARCEL),
+                ("authorization", "Relaynet-Countersignature AQID"),
+            ],
+            b"x".to_vec(),
+            401,
+        ),
+        (
+            "/v1/parcels",
+            "POST",
+            vec![
+                ("content-type", PARCEL),
+                ("authorization", "Awala-Countersignature AQID"),
+                ("content-length", "9000000"),
+            ],
+            Vec::new(),
+            413,
+        ),
+        ("/v1/parcels", "GET", vec![], Vec::new(), 405),
         ("/v1/nodes", "GET", vec![], Vec::new(), 405),
         ("/nowhere", "GET", vec![], Vec::new(), 404),
     ];
@@ -139,6 +193,12 @@ fn serve_refuses_bad_requests() {
         assert_eq!(response.status, expected, "{method} {path} {headers:?}");
         if expected == 405 {
             assert_eq!(response.header("allow"), Some("POST"));
+        }
+        if expected == 401 {
+            assert_eq!(
+                response.header("www-authenticate"),
+                Some("Relaynet-Countersignature")
+            );
         }
     }
     let options = gateway.request("OPTIONS", "/", &[], b"");

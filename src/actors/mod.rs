@@ -1,17 +1,23 @@
 //! Actors and servers: the parts of the gateway that do I/O on behalf of the bindings.
 //!
 //! Layout:
+//! - [`admin`]: the admin listener (`/metrics`, `/health`).
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
+//! - [`load_shield`]: admission control at the HTTP edge (503 past a bound).
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
+//! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
 
+pub mod admin;
 pub mod gateway;
 pub mod identity;
+pub mod load_shield;
 pub mod mailbox;
 pub mod parcel_router;
+pub mod pohttp;
 pub mod poweb;

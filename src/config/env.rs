@@ -53,6 +53,7 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS",
     "AWALA_LIMITS_OUTBOUND_RETRY_MAX_BACKOFF_SECONDS",
     "AWALA_LIMITS_ACTOR_MAILBOX_CAPACITY",
+    "AWALA_LIMITS_MAX_IN_FLIGHT_REQUESTS",
     "AWALA_LIMITS_QUEUE_CAPACITY",
     "AWALA_LIMITS_MAILBOX_OVERLOAD",
     "AWALA_LOG_LEVEL",
@@ -218,6 +219,11 @@ pub(crate) fn settings() -> Vec<Setting> {
             actor_mailbox_capacity,
             "limits.actor_mailbox_capacity",
             "AWALA_LIMITS_ACTOR_MAILBOX_CAPACITY"
+        ),
+        limit_setting!(
+            max_in_flight_requests,
+            "limits.max_in_flight_requests",
+            "AWALA_LIMITS_MAX_IN_FLIGHT_REQUESTS"
         ),
         limit_setting!(
             queue_capacity,

@@ -326,6 +326,10 @@ impl GatewayConfig {
                 "limits.actor_mailbox_capacity",
                 u64::from(limits.actor_mailbox_capacity),
             ),
+            (
+                "limits.max_in_flight_requests",
+                u64::from(limits.max_in_flight_requests),
+            ),
             ("limits.queue_capacity", u64::from(limits.queue_capacity)),
         ] {
             if value == 0 {

@@ -251,6 +251,8 @@ pub struct LimitsConfig {
     pub outbound_retry_max_backoff_seconds: u64,
     /// Capacity of each in-process actor mailbox.
     pub actor_mailbox_capacity: u32,
+    /// Requests one HTTP binding (PoWeb or PoHTTP) works on at once; more are shed with 503.
+    pub max_in_flight_requests: u32,
     /// Messages a durable mailbox (queue) may hold pending before the overload mode applies.
     pub queue_capacity: u32,
     /// What a full mailbox does to its sender.
@@ -269,6 +271,7 @@ impl Default for LimitsConfig {
             outbound_retry_initial_backoff_seconds: 5,
             outbound_retry_max_backoff_seconds: 15 * 60,
             actor_mailbox_capacity: 64,
+            max_in_flight_requests: 1024,
             queue_capacity: 10_000,
             mailbox_overload: MailboxOverload::Block,
         }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity::{self, GatewayIdentity};
 use awala_gateway::actors::parcel_router::ParcelRouter;
-use awala_gateway::actors::poweb::collection::CollectionRegistry;
 use awala_gateway::actors::poweb::{self, PowebState};
 use awala_gateway::backends::{BackendUrls, Backends};
 use awala_gateway::config::LimitsConfig;
@@ -64,7 +63,7 @@ pub struct Harness {
     pub port: u16,
     pub gateway: Arc<GatewayContext>,
     pub identity: Arc<GatewayIdentity>,
-    pub router: ParcelRouter,
+    pub router: Arc<ParcelRouter>,
 }
 
 impl Harness {
@@ -79,28 +78,22 @@ impl Harness {
                 .expect("identity"),
         );
         let metrics = Metrics::new().expect("metrics");
-        let collections = CollectionRegistry::new(limits.max_sockets_per_private_gateway as usize);
         let gateway = Arc::new(GatewayContext::new(
             backends,
             identity.clone(),
             "gw.example.com".into(),
             limits,
-            metrics.clone(),
-        ));
-        let state = PowebState {
-            identity: identity.clone(),
-            internet_address: "gw.example.com".into(),
             metrics,
-            gateway: gateway.clone(),
-            collections,
-        };
+        ));
+        let router = Arc::new(ParcelRouter::new(gateway.clone()));
+        let state = PowebState::new(gateway.clone(), router.clone());
         let server = poweb::bind(state, "127.0.0.1:0".parse().expect("address")).expect("bind");
         let port = server.addresses[0].port();
         actix_web::rt::spawn(server.server);
         Harness {
             _dir: dir,
             port,
-            router: ParcelRouter::new(gateway.clone()),
+            router,
             gateway,
             identity,
         }

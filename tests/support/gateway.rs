@@ -13,19 +13,52 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// A running gateway, killed when dropped.
 pub struct Gateway {
     pub child: Child,
+    /// PoWeb port.
     pub port: u16,
+    pub pohttp_port: u16,
+    pub admin_port: u16,
     pub data_dir: PathBuf,
 }
 
+/// How to start a gateway beyond its data directory and address.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// `--roles` value; `poweb,pohttp` when `None`.
+    pub roles: Option<String>,
+    /// More flags, e.g. `--pohttp-route pong.test=http://127.0.0.1:9000`.
+    pub extra_args: Vec<String>,
+    /// Fixed ports (to restart a gateway on the same ones); free ports when `None`.
+    pub ports: Option<(u16, u16, u16)>,
+}
+
 impl Gateway {
-    /// Starts `serve` with PoWeb on a free loopback port and waits for `GET /` to answer 200.
+    /// Starts `serve` (PoWeb and PoHTTP) on free loopback ports and waits for `GET /` to
+    /// answer 200.
     pub fn start(data_dir: &Path, internet_address: &str) -> Gateway {
-        let port = free_port();
+        Gateway::start_with(data_dir, internet_address, &GatewayOptions::default())
+    }
+
+    /// Starts `serve` with `options`.
+    pub fn start_with(
+        data_dir: &Path,
+        internet_address: &str,
+        options: &GatewayOptions,
+    ) -> Gateway {
+        let (port, pohttp_port, admin_port) = options
+            .ports
+            .unwrap_or_else(|| (free_port(), free_port(), free_port()));
+        let roles = options
+            .roles
+            .clone()
+            .unwrap_or_else(|| "poweb,pohttp".into());
         let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
-            .args(["serve", "--roles", "poweb", "--data-dir"])
+            .args(["serve", "--roles", &roles, "--data-dir"])
             .arg(data_dir)
             .args(["--internet-address", internet_address])
             .args(["--poweb-listen", &format!("127.0.0.1:{port}")])
+            .args(["--pohttp-listen", &format!("127.0.0.1:{pohttp_port}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
+            .args(&options.extra_args)
             .env("AWALA_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .spawn()
@@ -33,6 +66,8 @@ impl Gateway {
         let mut gateway = Gateway {
             child,
             port,
+            pohttp_port,
+            admin_port,
             data_dir: data_dir.to_owned(),
         };
         gateway.wait_ready();
@@ -45,7 +80,7 @@ impl Gateway {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 panic!("gateway exited early: {status}");
             }
-            if let Ok(response) = request(self.port, "GET", "/", &[], b"") {
+            if let Ok(response) = request(self.admin_port, "GET", "/health", &[], b"") {
                 if response.status == 200 {
                     return;
                 }

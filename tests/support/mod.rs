@@ -4,4 +4,5 @@
 pub mod gateway;
 pub mod harness;
 pub mod manifest;
+pub mod node;
 pub mod rust_vectors;

@@ -5,23 +5,23 @@
 //!   [`PowebEndpoint`](crate::protocols::poweb::PowebEndpoint) enum and counts it.
 //! - [`body`]: the capped body reader and the shared error replies.
 //! - one file per endpoint handler: [`health`], [`connection_params`], [`pre_registration`],
-//!   [`registration`]. Handlers are thin: extract, validate with the pure codecs, call the
-//!   identity, map the reply with the binding's status mappings.
-//!
+//!   [`registration`], [`parcel_delivery`]. Handlers are thin: extract, validate with the pure
+//!   codecs, call the identity or the router, map the reply with the binding's status mappings.
 //! - [`collection`]: the parcel-collection WebSocket, one actor per socket.
-//!
-//! Parcel delivery is routed but answers `501` until it is built.
 
 use std::sync::Arc;
 
 use crate::actors::gateway::GatewayContext;
 use crate::actors::identity::GatewayIdentity;
+use crate::actors::load_shield::LoadShield;
+use crate::actors::parcel_router::ParcelRouter;
 use crate::telemetry::Metrics;
 
 pub mod body;
 pub mod collection;
 pub mod connection_params;
 pub mod health;
+pub mod parcel_delivery;
 pub mod pre_registration;
 pub mod registration;
 pub mod server;
@@ -35,8 +35,26 @@ pub struct PowebState {
     /// Our Internet address, as published in connection parameters and registrations.
     pub internet_address: String,
     pub metrics: Metrics,
-    /// Backends, limits and peer authentication, shared with the other bindings.
     pub gateway: Arc<GatewayContext>,
+    pub router: Arc<ParcelRouter>,
+    pub shield: LoadShield,
     /// Live parcel-collection sessions per private gateway.
     pub collections: Arc<collection::CollectionRegistry>,
+}
+
+impl PowebState {
+    /// The state for the process's shared context and router.
+    pub fn new(gateway: Arc<GatewayContext>, router: Arc<ParcelRouter>) -> Self {
+        PowebState {
+            identity: gateway.identity.clone(),
+            internet_address: gateway.internet_address.clone(),
+            metrics: gateway.metrics.clone(),
+            shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
+            collections: collection::CollectionRegistry::new(
+                gateway.limits.max_sockets_per_private_gateway as usize,
+            ),
+            gateway,
+            router,
+        }
+    }
 }

@@ -12,12 +12,18 @@ use actix_web::web::{self, Data, Payload};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 
 use super::body::error;
-use super::{collection, connection_params, health, pre_registration, registration, PowebState};
+use super::{
+    collection, connection_params, health, parcel_delivery, pre_registration, registration,
+    PowebState,
+};
 use crate::protocols::poweb::{PowebEndpoint, RoutingError};
 use crate::telemetry::{Binding, RequestOutcome};
 
 /// `endpoint` label of requests that routing answered itself (404, 405, OPTIONS).
-const UNROUTED: &str = "unrouted";
+pub(crate) const UNROUTED: &str = "unrouted";
+/// `endpoint` label of requests the load shield refused before routing.
+const SHED: &str = "shed";
+const BINDING: Binding = Binding::Poweb;
 /// How long in-flight requests may finish after SIGINT/SIGTERM.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// Server workers (threads). Handlers are short; two keep one busy RSA signature from
@@ -52,6 +58,9 @@ pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServe
 
 async fn dispatch(request: HttpRequest, payload: Payload, state: Data<PowebState>) -> HttpResponse {
     let started = Instant::now();
+    let Some(_permit) = state.shield.try_enter() else {
+        return shed(&state.metrics, BINDING);
+    };
     let (label, response) = match PowebEndpoint::parse(request.method().as_str(), request.path()) {
         Ok(endpoint) => (
             endpoint.name(),
@@ -60,7 +69,7 @@ async fn dispatch(request: HttpRequest, payload: Payload, state: Data<PowebState
         Err(routing) => (UNROUTED, routing_reply(routing)),
     };
     state.metrics.record_request(
-        Binding::Poweb,
+        BINDING,
         label,
         outcome(response.status()),
         started.elapsed(),
@@ -79,12 +88,13 @@ async fn handle(
         PowebEndpoint::ConnectionParams => connection_params::handle(state),
         PowebEndpoint::PreRegisterNode => pre_registration::handle(request, payload, state).await,
         PowebEndpoint::RegisterNode => registration::handle(request, payload, state).await,
+        PowebEndpoint::DeliverParcel => parcel_delivery::handle(request, payload, state).await,
         PowebEndpoint::CollectParcels => collection::handle(request, payload, state),
-        PowebEndpoint::DeliverParcel => error(501, "not implemented yet"),
     }
 }
 
-fn routing_reply(routing: RoutingError) -> HttpResponse {
+/// The answer to a request routing refused (404, 405 + `Allow`, OPTIONS 204); PoHTTP shares it.
+pub(crate) fn routing_reply(routing: RoutingError) -> HttpResponse {
     let status = StatusCode::from_u16(routing.http_status()).unwrap_or(StatusCode::NOT_FOUND);
     let mut response = match routing {
         RoutingError::Options { .. } => HttpResponse::new(status),
@@ -98,11 +108,28 @@ fn routing_reply(routing: RoutingError) -> HttpResponse {
     response
 }
 
-fn outcome(status: StatusCode) -> RequestOutcome {
+/// The metric outcome of an answer's status.
+pub(crate) fn outcome(status: StatusCode) -> RequestOutcome {
     match status.as_u16() {
         503 => RequestOutcome::Unavailable,
         500.. => RequestOutcome::ServerError,
         400.. => RequestOutcome::ClientError,
         _ => RequestOutcome::Ok,
     }
+}
+
+/// The answer to a request the load shield refused: `503` with `Retry-After`, counted.
+pub(crate) fn shed(metrics: &crate::telemetry::Metrics, binding: Binding) -> HttpResponse {
+    metrics.record_request(
+        binding,
+        SHED,
+        RequestOutcome::Unavailable,
+        std::time::Duration::ZERO,
+    );
+    let mut response = error(503, "server is overloaded; retry later");
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::actors::load_shield::RETRY_AFTER_SECS),
+    );
+    response
 }

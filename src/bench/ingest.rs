@@ -1,0 +1,75 @@
+//! PoHTTP ingest: pre-signed parcels posted at a fixed concurrency, each latency recorded.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::stats::PhaseReport;
+
+/// Posts every parcel in `parcels` to `pohttp_url` with `concurrency` requests in flight.
+/// A parcel answered with anything but 202 is a failure (counted, not retried).
+pub async fn run(
+    client: &reqwest::Client,
+    pohttp_url: &str,
+    parcels: Arc<Vec<Vec<u8>>>,
+    concurrency: usize,
+) -> PhaseReport {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers = (0..concurrency.max(1)).map(|_| {
+        let client = client.clone();
+        let url = pohttp_url.to_owned();
+        let parcels = parcels.clone();
+        let next = next.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(parcel) = parcels.get(index) else {
+                    break;
+                };
+                let sent = Instant::now();
+                let result = client
+                    .post(&url)
+                    .header("content-type", "application/vnd.awala.parcel")
+                    .body(parcel.clone())
+                    .send()
+                    .await;
+                match result {
+                    Ok(response) if response.status().as_u16() == 202 => {
+                        let _ = response.bytes().await;
+                        latencies.push(sent.elapsed());
+                    }
+                    Ok(response) => {
+                        failures += 1;
+                        if failures <= 3 {
+                            eprintln!("pohttp answered {}", response.status());
+                        }
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        if failures <= 3 {
+                            eprintln!("pohttp request failed: {error}");
+                        }
+                    }
+                }
+            }
+            (latencies, failures)
+        })
+    });
+    let mut latencies: Vec<Duration> = Vec::with_capacity(parcels.len());
+    let mut failures = 0;
+    for worker in futures::future::join_all(workers).await {
+        let (worker_latencies, worker_failures) = worker.expect("ingest worker panicked");
+        latencies.extend(worker_latencies);
+        failures += worker_failures;
+    }
+    PhaseReport::new(
+        "pohttp ingest",
+        latencies.len(),
+        failures,
+        started.elapsed(),
+        latencies,
+    )
+}
