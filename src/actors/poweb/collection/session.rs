@@ -212,19 +212,34 @@ impl CollectionSession {
     }
 
     fn on_ack(&mut self, ctx: &mut Context<Self>, data: &[u8]) {
-        let known = match (std::str::from_utf8(data), self.stream_opt.as_mut()) {
-            (Ok(delivery_id), Some(stream)) => stream.on_ack(delivery_id).is_some(),
-            _ => false,
+        let entry_opt = match (std::str::from_utf8(data), self.stream_opt.as_mut()) {
+            (Ok(delivery_id), Some(stream)) => stream.on_ack(delivery_id),
+            _ => None,
         };
-        if known {
-            self.pump(ctx);
-        } else {
-            self.close(ctx, PowebCloseReason::UnknownDeliveryId);
-        }
+        let Some(entry) = entry_opt else {
+            return self.close(ctx, PowebCloseReason::UnknownDeliveryId);
+        };
+        // Detached from the actor: an ACKed parcel is deleted even if the socket closes right
+        // after the ACK (the JS client closes as soon as it has acknowledged in keep-alive).
+        let deletion =
+            actix_web::rt::spawn(delete_acknowledged(self.gateway.clone(), entry.clone()));
+        ctx.spawn(deletion.into_actor(self).map(move |outcome, act, ctx| {
+            let outcome =
+                outcome.unwrap_or_else(|join| Err(CollectionError::Internal(join.to_string())));
+            match outcome {
+                Ok(()) => {
+                    if let Some(stream) = act.stream_opt.as_mut() {
+                        stream.on_deleted(&entry);
+                    }
+                    act.pump(ctx);
+                }
+                Err(error) => act.fail(ctx, error),
+            }
+        }));
     }
 
-    /// Starts the next operation, if none is running: deletions first (they free the window),
-    /// then listing, then sending; closes once a close-upon-completion collection is done.
+    /// Starts the next operation, if none is running: listing, then sending; closes once a
+    /// close-upon-completion collection is done (deletions run on their own, see `on_ack`).
     fn pump(&mut self, ctx: &mut Context<Self>) {
         if self.busy || self.phase != Phase::Streaming {
             return;
@@ -233,13 +248,7 @@ impl CollectionSession {
             return;
         };
         let gateway = self.gateway.clone();
-        if let Some(entry) = stream.next_deletion().cloned() {
-            self.run(ctx, delete_acknowledged(gateway, entry), |act, (), _| {
-                if let Some(stream) = act.stream_opt.as_mut() {
-                    stream.on_deleted();
-                }
-            });
-        } else if let Some(request) = stream.next_listing() {
+        if let Some(request) = stream.next_listing() {
             let listing = list(gateway, request.clone(), Utc::now());
             self.run(ctx, listing, move |act, entries, _| {
                 if let Some(stream) = act.stream_opt.as_mut() {

@@ -153,21 +153,19 @@ impl CollectionStream {
         self.in_flight.insert(delivery_id, entry);
     }
 
-    /// Records an ACK. `None` means the id names no delivery awaiting one (close 1003).
-    pub fn on_ack(&mut self, delivery_id: &str) -> Option<&ParcelIndexEntry> {
+    /// Records an ACK and returns the entry to delete. `None` means the id names no delivery
+    /// awaiting one (close 1003).
+    pub fn on_ack(&mut self, delivery_id: &str) -> Option<ParcelIndexEntry> {
         let entry = self.in_flight.remove(delivery_id)?;
-        self.acknowledged.push_back(entry);
-        self.acknowledged.back()
+        self.acknowledged.push_back(entry.clone());
+        Some(entry)
     }
 
-    /// The next acknowledged entry to delete; call [`Self::on_deleted`] once it is.
-    pub fn next_deletion(&self) -> Option<&ParcelIndexEntry> {
-        self.acknowledged.front()
-    }
-
-    /// Records that the entry returned by [`Self::next_deletion`] was deleted.
-    pub fn on_deleted(&mut self) {
-        self.acknowledged.pop_front();
+    /// Records that an acknowledged entry was deleted.
+    pub fn on_deleted(&mut self, entry: &ParcelIndexEntry) {
+        if let Some(index) = self.acknowledged.iter().position(|e| e == entry) {
+            self.acknowledged.remove(index);
+        }
     }
 
     /// Whether everything listed was sent, acknowledged and deleted, and nothing is left to list.

@@ -41,9 +41,8 @@ fn send_all(stream: &mut CollectionStream) -> Vec<String> {
 
 fn ack_and_delete(stream: &mut CollectionStream, ids: &[String]) {
     for id in ids {
-        assert!(stream.on_ack(id).is_some(), "{id}");
-        assert!(stream.next_deletion().is_some());
-        stream.on_deleted();
+        let entry = stream.on_ack(id).expect(id);
+        stream.on_deleted(&entry);
     }
 }
 
@@ -88,11 +87,11 @@ fn window_bounds_unacknowledged_and_undeleted_deliveries() {
     stream.on_listed(&request, page("pg", 1..=4));
     assert_eq!(send_all(&mut stream), ["d1", "d2"]);
     assert_eq!(stream.in_flight(), 2);
-    assert!(stream.on_ack("d1").is_some());
-    // Acknowledged but not deleted still occupies the window.
+    let entry = stream.on_ack("d1").expect("d1");
+    assert_eq!(entry.sequence, 1);
+    // Acknowledged but not deleted still occupies the window, and blocks completion.
     assert!(stream.next_to_send().is_none());
-    assert_eq!(stream.next_deletion().map(|e| e.sequence), Some(1));
-    stream.on_deleted();
+    stream.on_deleted(&entry);
     assert_eq!(send_all(&mut stream), ["d3"]);
     assert!(stream.next_listing().is_none(), "page not yet sent");
 }
