@@ -14,6 +14,7 @@ use awala_gateway::actors::admin;
 use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::identity;
 use awala_gateway::actors::load_shield::LoadShield;
+use awala_gateway::actors::outbound;
 use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::{self, PowebState};
@@ -24,6 +25,10 @@ use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOption
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
 use awala_gateway::protocols::poweb::PowebCloseReason;
+use awala_gateway::supervision::{DrainOutcome, Shutdown};
+
+/// How long workers may take to finish in-flight work after the stop signal.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 mod bench;
 
@@ -196,8 +201,21 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         log_listening("pohttp", &server.addresses);
         servers.push(("pohttp", server.server));
     }
+    let shutdown = Shutdown::new();
+    let mut outbound_opt = None;
+    if config.roles.contains(&Role::Workers) {
+        let handle = outbound::spawn_from_config(
+            &config,
+            context.backends.queue.clone(),
+            metrics.clone(),
+            shutdown.listener(),
+        )
+        .context("starting the outbound delivery worker")?;
+        tracing::info!("outbound delivery worker started");
+        outbound_opt = Some(handle);
+    }
     for role in &config.roles {
-        if matches!(role, Role::Cogrpc | Role::Workers) {
+        if matches!(role, Role::Cogrpc) {
             tracing::warn!(
                 role = role.as_str(),
                 "role not implemented yet; not started"
@@ -210,6 +228,13 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
             .with_context(|| format!("running the {name} server"))
     }))
     .await;
+    // Workers finish their attempts in flight; unfinished parcels stay in the durable mailbox.
+    if let DrainOutcome::DeadlineExceeded { remaining } = shutdown.drain(SHUTDOWN_DEADLINE).await {
+        tracing::warn!(remaining, "workers still busy at the shutdown deadline");
+    }
+    if let Some(handle) = outbound_opt {
+        handle.stopped().await;
+    }
     for result in results {
         result?;
     }

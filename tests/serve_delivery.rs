@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::gateway::{Gateway, GatewayOptions};
+use support::gateway::{free_port, Gateway, GatewayOptions};
 use support::node::run_e2e;
 
 const ADDRESS: &str = "gw.example.com";
@@ -28,6 +28,23 @@ fn pohttp_valid_duplicate_unauthorized_and_malformed() {
             "pohttp malformed parcel refused",
         ],
     );
+    // Telemetry is part of the contract: the delivery shows up in the admin listener's series.
+    let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+        .expect("metrics");
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8(metrics.body).expect("utf-8");
+    for series in [
+        r#"gateway_parcels_stored_total{binding="pohttp"} 2"#,
+        r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="ok"} 2"#,
+        r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="client_error"} 2"#,
+        r#"gateway_mailbox_depth{queue="outbound_parcels"} 0"#,
+        "gateway_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(series), "missing {series} in:\n{text}");
+    }
+    let health =
+        support::gateway::request(gateway.admin_port, "GET", "/health", &[], b"").expect("health");
+    assert_eq!(health.status, 200);
 }
 
 #[test]
@@ -50,5 +67,60 @@ fn poweb_refuses_foreign_countersignatures_and_invalid_parcels() {
             "poweb delivery with a foreign countersignature refused",
             "poweb expired parcel refused",
         ],
+    );
+}
+
+/// A gateway with the outbound worker, routing `pong.test` to a local endpoint on
+/// `endpoint_port`, retrying after one second.
+fn gateway_with_route(dir: &std::path::Path, endpoint_port: u16) -> Gateway {
+    Gateway::start_with(
+        dir,
+        ADDRESS,
+        &GatewayOptions {
+            roles: Some("poweb,pohttp,workers".into()),
+            extra_args: vec![
+                "--pohttp-route".into(),
+                format!("pong.test=http://127.0.0.1:{endpoint_port}"),
+            ],
+            env: vec![(
+                "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
+                "1".into(),
+            )],
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn poweb_parcel_reaches_the_internet_endpoint_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint_port = free_port();
+    let gateway = gateway_with_route(dir.path(), endpoint_port);
+    let mut args = vec!["to-internet".to_string()];
+    args.extend(ports(&gateway));
+    args.push(endpoint_port.to_string());
+    run_e2e(
+        "e2e/delivery.mjs",
+        &args,
+        &[
+            "poweb parcel for the internet accepted",
+            "poweb duplicate accepted",
+            "endpoint received the parcel byte for byte",
+        ],
+    );
+}
+
+#[test]
+fn delivery_is_retried_until_the_endpoint_is_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint_port = free_port();
+    let gateway = gateway_with_route(dir.path(), endpoint_port);
+    let mut args = vec!["endpoint-late".to_string()];
+    args.extend(ports(&gateway));
+    args.push(endpoint_port.to_string());
+    run_e2e(
+        "e2e/delivery.mjs",
+        &args,
+        &["endpoint received the parcel byte for byte"],
     );
 }

@@ -198,6 +198,26 @@ impl GatewayIdentity {
         )
         .await
     }
+
+    /// Stores (sealed) the private half of a session key pair generated elsewhere, bound to
+    /// `peer_id`: the originator key of an envelope we sent, which the peer will encrypt its
+    /// next message to. Returns once the key is durable, so the envelope may then be sent.
+    pub async fn save_bound_session_key_pair(
+        &self,
+        pair: &SessionKeyPair,
+        peer_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
+        save_session_key_pair(
+            &*self.metadata,
+            &*self.sealer,
+            &self.node_id,
+            pair,
+            Some(peer_id),
+            now,
+        )
+        .await
+    }
 }
 
 async fn load_or_create_unbound_session_key(
@@ -227,6 +247,18 @@ async fn create_session_key(
     now: DateTime<Utc>,
 ) -> Result<SessionKey, IdentityError> {
     let pair = SessionKeyPair::generate(EcCurve::P256)?;
+    save_session_key_pair(metadata, sealer, node_id, &pair, peer_id_opt, now).await?;
+    Ok(pair.session_key())
+}
+
+async fn save_session_key_pair(
+    metadata: &dyn MetadataStore,
+    sealer: &dyn KeySealer,
+    node_id: &str,
+    pair: &SessionKeyPair,
+    peer_id_opt: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), IdentityError> {
     let key_id = pair.id.as_bytes().to_vec();
     let sealed_key = sealer
         .seal(&key_id, &pair.private_key.to_pkcs8_der()?)
@@ -240,7 +272,7 @@ async fn create_session_key(
             sealed_key,
         })
         .await?;
-    Ok(pair.session_key())
+    Ok(())
 }
 
 async fn create_identity_key(

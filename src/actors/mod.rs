@@ -2,10 +2,12 @@
 //!
 //! Layout:
 //! - [`admin`]: the admin listener (`/metrics`, `/health`).
+//! - [`cogrpc`]: CogRPC cargo collection (and, with its server, cargo delivery).
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`load_shield`]: admission control at the HTTP edge (503 past a bound).
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
+//! - [`outbound`]: the worker delivering Internet-bound parcels over PoHTTP.
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
@@ -14,10 +16,12 @@
 //! codecs) and `backends`; nothing below imports actors.
 
 pub mod admin;
+pub mod cogrpc;
 pub mod gateway;
 pub mod identity;
 pub mod load_shield;
 pub mod mailbox;
+pub mod outbound;
 pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;

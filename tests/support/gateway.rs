@@ -29,6 +29,8 @@ pub struct GatewayOptions {
     pub extra_args: Vec<String>,
     /// Fixed ports (to restart a gateway on the same ones); free ports when `None`.
     pub ports: Option<(u16, u16, u16)>,
+    /// Extra environment variables (`AWALA_LIMITS_*` and the like).
+    pub env: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -60,6 +62,7 @@ impl Gateway {
             .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
             .args(&options.extra_args)
             .env("AWALA_LOG_LEVEL", "warn")
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn awala-gateway");

@@ -420,19 +420,62 @@ pub async fn parcel_index(store: &dyn MetadataStore) {
 /// a future of `(guard, Arc<dyn MetadataStore>)` over fresh, empty storage. With `, optional`,
 /// the future yields `(guard, Option<Arc<dyn MetadataStore>>)` and `None` skips the check (for
 /// servers configured by environment variables).
+/// Many writes at once (group commit in some stores): each gets its own sequence, every entry is
+/// listed exactly once, and concurrent deletes each report their own entry.
+pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
+    let keys: Vec<ParcelIndexKey> = (0..200)
+        .map(|i| ParcelIndexKey::new("0pg", "0recipient", "0sender", &format!("p{i}")))
+        .collect();
+    let object_keys: Vec<String> = keys.iter().map(ParcelIndexKey::object_key).collect();
+    let entries = futures::future::join_all(
+        keys.iter()
+            .zip(&object_keys)
+            .map(|(key, object_key)| store.upsert_parcel(key, object_key, t(100), 1)),
+    )
+    .await;
+    let mut sequences: Vec<i64> = entries
+        .into_iter()
+        .map(|entry| entry.expect("upsert").sequence)
+        .collect();
+    sequences.sort_unstable();
+    sequences.dedup();
+    assert_eq!(sequences.len(), keys.len(), "sequences are distinct");
+    let mut listed = 0;
+    let mut after = 0;
+    loop {
+        let page = store
+            .list_parcels_for_gateway("0pg", t(0), after, 64)
+            .await
+            .expect("list");
+        let Some(last) = page.last() else { break };
+        after = last.sequence;
+        listed += page.len();
+    }
+    assert_eq!(listed, keys.len());
+    let deleted = futures::future::join_all(keys.iter().map(|key| store.delete_parcel(key))).await;
+    assert!(deleted.into_iter().all(|result| result.expect("delete")));
+    assert!(store
+        .list_parcels_for_gateway("0pg", t(0), 0, 10)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
 #[macro_export]
 macro_rules! metadata_conformance {
     ($open:expr) => {
         $crate::metadata_conformance!(@tests $open;
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
-            parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index);
+            parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
+            parcel_index_concurrent_writes);
     };
     ($open:expr, optional) => {
         $crate::metadata_conformance!(@optional $open;
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
-            parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index);
+            parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
+            parcel_index_concurrent_writes);
     };
     (@optional $open:expr; $($name:ident),*) => {
         $(

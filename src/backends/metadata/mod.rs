@@ -16,6 +16,7 @@ use super::error::BackendError;
 pub mod conformance;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_batch;
 
 pub use postgres::PostgresMetadataStore;
 pub use sqlite::SqliteMetadataStore;

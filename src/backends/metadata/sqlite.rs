@@ -3,6 +3,7 @@
 //!
 //! Every operation is one statement, so no transaction ever needs upgrading from reader to
 //! writer (the source of `SQLITE_BUSY` under concurrency); writers queue on the busy timeout.
+//! Parcel index writes, the hot path, are group-committed by [`ParcelIndexWriter`].
 
 use std::path::Path;
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
+use super::sqlite_batch::ParcelIndexWriter;
 use super::{
     MetadataStore, OwnCertificate, ParcelCollection, ParcelIndexEntry, ParcelIndexKey,
     PeerSessionKey, SessionKeyRecord, MAX_PAGE,
@@ -24,6 +26,8 @@ const POOL_SIZE: u32 = 4;
 /// A [`MetadataStore`] in a SQLite file.
 pub struct SqliteMetadataStore {
     pool: SqlitePool,
+    /// Group commit of parcel index writes, the hot path (see `sqlite_batch`).
+    index_writer: ParcelIndexWriter,
 }
 
 impl SqliteMetadataStore {
@@ -44,7 +48,8 @@ impl SqliteMetadataStore {
             .map_err(|e| {
                 BackendError::internal(format!("migrating metadata database: {e}")).with_source(e)
             })?;
-        Ok(SqliteMetadataStore { pool })
+        let index_writer = ParcelIndexWriter::spawn(pool.clone());
+        Ok(SqliteMetadataStore { pool, index_writer })
     }
 }
 
@@ -413,22 +418,10 @@ impl MetadataStore for SqliteMetadataStore {
         expiry: DateTime<Utc>,
         size: u64,
     ) -> Result<ParcelIndexEntry, BackendError> {
-        // REPLACE deletes the old row and inserts a new one: a new AUTOINCREMENT sequence.
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT OR REPLACE INTO parcel_index
-                 (pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING sequence",
-        )
-        .bind(&key.pg_id)
-        .bind(&key.recipient_id)
-        .bind(&key.sender_id)
-        .bind(&key.parcel_id_digest)
-        .bind(object_key)
-        .bind(to_millis(expiry))
-        .bind(i64::try_from(size).map_err(|_| BackendError::internal("parcel size overflow"))?)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(sql("indexing a parcel"))?;
+        let sequence = self
+            .index_writer
+            .upsert(key, object_key, expiry, size)
+            .await?;
         Ok(ParcelIndexEntry {
             key: key.clone(),
             object_key: object_key.to_string(),
@@ -478,18 +471,7 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "DELETE FROM parcel_index WHERE pg_id = ? AND recipient_id = ? AND sender_id = ?
-             AND parcel_id_digest = ?",
-        )
-        .bind(&key.pg_id)
-        .bind(&key.recipient_id)
-        .bind(&key.sender_id)
-        .bind(&key.parcel_id_digest)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("deleting a parcel entry"))?;
-        Ok(result.rows_affected() == 1)
+        self.index_writer.delete(key).await
     }
 
     async fn delete_expired_parcels(

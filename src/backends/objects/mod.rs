@@ -3,7 +3,8 @@
 //! Contract shared by every implementation (checked by [`conformance`]):
 //! - `put` returns only once the object is durable, and replaces an existing object atomically:
 //!   a reader sees the old body or the new one, never a mix, even across a crash.
-//! - `delete` is idempotent; `get` of a missing key is `Ok(None)`.
+//! - `delete` is idempotent; `get` of a missing key is `Ok(None)`. A deletion need not survive a
+//!   crash: the metadata entry that names an object is the source of truth and is deleted first.
 //! - Keys are relative `/`-separated paths of safe segments ([`validate_key`]); anything else
 //!   (`..`, absolute paths, empty segments, hidden names) is refused with `Internal` before any
 //!   I/O, so a key can never escape the store.

@@ -1,0 +1,252 @@
+//! One leased parcel, from lease to its final word with the mailbox.
+//!
+//! The mailbox hears about a parcel only once its outcome is settled: `ack` when it was
+//! delivered, refused by the recipient (4xx) or has expired; `nack(backoff)` when it must be
+//! retried; `dead_letter` when it can never be delivered (a malformed address: a bug or a foreign
+//! producer, kept for operators rather than dropped).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::delivery::{AttemptOutcome, PohttpClient, RetryCause};
+use super::resolver::PohttpResolver;
+use super::OutboundSettings;
+use crate::actors::mailbox::OutboundParcel;
+use crate::backends::clock::Clock;
+use crate::backends::queue::{DeliveryId, DurableQueue};
+use crate::backends::BackendErrorKind;
+use crate::telemetry::{DeliveryOutcome, Metrics};
+
+/// The `stage` label of this worker's errors.
+pub const STAGE: &str = "outbound_delivery";
+
+/// Everything a delivery needs, shared by the dispatcher and every destination actor.
+pub struct Engine {
+    pub queue: Arc<dyn DurableQueue>,
+    pub resolver: PohttpResolver,
+    pub client: PohttpClient,
+    pub metrics: Metrics,
+    pub settings: OutboundSettings,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A counted share of a bounded resource; the count goes down when the [`Slot`] is dropped, so
+/// a job lost with a crashed actor still frees its room.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// One taken slot.
+#[derive(Debug)]
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Slots {
+    pub fn new(limit: usize) -> Self {
+        Slots {
+            used: Arc::default(),
+            limit,
+        }
+    }
+
+    pub fn free(&self) -> usize {
+        self.limit.saturating_sub(self.used.load(Ordering::Acquire))
+    }
+
+    pub fn try_take(&self) -> Option<Slot> {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                (used < self.limit).then_some(used + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(&self.used)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A leased parcel and the room it occupies in the worker and at its destination.
+#[derive(Debug)]
+pub struct Job {
+    pub id: DeliveryId,
+    /// Deliveries of this message so far, this one included.
+    pub attempts: u32,
+    pub parcel: OutboundParcel,
+    pub slots: Vec<Slot>,
+}
+
+/// What became of one job (for tests and logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    Delivered,
+    Refused {
+        status: u16,
+    },
+    Retrying {
+        after: Duration,
+    },
+    Expired,
+    DeadLettered,
+    /// The lease was lost (it expired and another consumer has the parcel): nothing to do.
+    LeaseLost,
+}
+
+impl Engine {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Whether the parcel's expiry has passed.
+    pub fn is_expired(&self, parcel: &OutboundParcel) -> bool {
+        parcel.expiry < self.now()
+    }
+
+    /// Runs one attempt for a job and settles it with the mailbox.
+    pub async fn run(&self, job: Job) -> Settled {
+        if self.is_expired(&job.parcel) {
+            return self.drop_expired(&job.id, &job.parcel).await;
+        }
+        // The first lease covered the wait for a slot; the attempt gets a fresh one.
+        if let Err(error) = self
+            .queue
+            .extend_lease(&job.id, self.settings.attempt_lease)
+            .await
+        {
+            if error.kind() == BackendErrorKind::Conflict {
+                return Settled::LeaseLost;
+            }
+            tracing::warn!(parcel_id = %job.parcel.parcel_id, error = %error, "cannot extend the lease; attempting anyway");
+        }
+        let outcome = match self.resolver.resolve(&job.parcel.recipient_address).await {
+            Ok(target) => self.client.attempt(&target, &job.parcel.parcel).await,
+            Err(error) if error.is_permanent() => {
+                return self
+                    .dead_letter(&job.id, &job.parcel, &error.to_string())
+                    .await;
+            }
+            Err(error) => AttemptOutcome::Retry(RetryCause::Resolve(error.to_string())),
+        };
+        self.settle(&job, outcome).await
+    }
+
+    async fn settle(&self, job: &Job, outcome: AttemptOutcome) -> Settled {
+        let parcel = &job.parcel;
+        match outcome {
+            AttemptOutcome::Delivered { status } => {
+                tracing::info!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, status, "parcel delivered");
+                self.metrics
+                    .record_parcel_delivery(DeliveryOutcome::Delivered);
+                self.ack(&job.id, Settled::Delivered).await
+            }
+            AttemptOutcome::Rejected { status } => {
+                tracing::info!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, status, "parcel refused by its recipient; dropping it");
+                self.metrics
+                    .record_parcel_delivery(DeliveryOutcome::Refused);
+                self.ack(&job.id, Settled::Refused { status }).await
+            }
+            AttemptOutcome::Retry(cause) => {
+                let after = self.settings.retry_delay(job.attempts);
+                let next = chrono::Duration::from_std(after)
+                    .ok()
+                    .and_then(|delay| self.now().checked_add_signed(delay));
+                if next.is_none_or(|next| next > parcel.expiry) {
+                    tracing::info!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, reason = cause.name(), error = %cause, "delivery failed and the parcel expires before the next attempt; dropping it");
+                    return self.drop_expired(&job.id, parcel).await;
+                }
+                tracing::info!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, attempts = job.attempts, reason = cause.name(), error = %cause, ?after, "delivery failed; will retry");
+                self.metrics.record_parcel_delivery(DeliveryOutcome::Retry);
+                self.metrics.record_error(cause.name(), STAGE);
+                self.nack(&job.id, after, Settled::Retrying { after }).await
+            }
+        }
+    }
+
+    /// Acks an expired parcel without attempting it.
+    pub async fn drop_expired(&self, id: &DeliveryId, parcel: &OutboundParcel) -> Settled {
+        tracing::info!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, expiry = %parcel.expiry, "ignoring expired parcel");
+        self.metrics
+            .record_parcel_delivery(DeliveryOutcome::Expired);
+        self.ack(id, Settled::Expired).await
+    }
+
+    /// Moves a message that can never be delivered to the dead letters.
+    pub async fn dead_letter(
+        &self,
+        id: &DeliveryId,
+        parcel: &OutboundParcel,
+        reason: &str,
+    ) -> Settled {
+        tracing::warn!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, reason, "undeliverable parcel; moving it to the dead letters");
+        self.dead_letter_id(id, reason).await
+    }
+
+    /// Dead-letters a message by id (also for messages that do not even decode).
+    pub async fn dead_letter_id(&self, id: &DeliveryId, reason: &str) -> Settled {
+        self.metrics.record_error("undeliverable", STAGE);
+        match self.queue.dead_letter(id, reason).await {
+            Ok(()) => Settled::DeadLettered,
+            Err(error) => self.queue_failure("dead_letter", error),
+        }
+    }
+
+    /// Gives a parcel back to the mailbox without counting it as a failed attempt of ours
+    /// (busy destination, shutdown).
+    pub async fn release(&self, id: &DeliveryId, after: Duration) -> Settled {
+        self.nack(id, after, Settled::Retrying { after }).await
+    }
+
+    async fn ack(&self, id: &DeliveryId, settled: Settled) -> Settled {
+        match self.queue.ack(id).await {
+            Ok(()) => settled,
+            Err(error) => self.queue_failure("ack", error),
+        }
+    }
+
+    async fn nack(&self, id: &DeliveryId, after: Duration, settled: Settled) -> Settled {
+        match self.queue.nack(id, after).await {
+            Ok(()) => settled,
+            Err(error) => self.queue_failure("nack", error),
+        }
+    }
+
+    /// A failed ack/nack leaves the message leased: it comes back when the lease expires, so
+    /// nothing is lost (the recipient may see it twice, which PoHTTP allows).
+    fn queue_failure(
+        &self,
+        operation: &'static str,
+        error: crate::backends::BackendError,
+    ) -> Settled {
+        if error.kind() == BackendErrorKind::Conflict {
+            return Settled::LeaseLost;
+        }
+        tracing::warn!(operation, error = %error, "mailbox operation failed; the lease will expire and the parcel come back");
+        self.metrics.record_error("queue", STAGE);
+        Settled::LeaseLost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_bounded_and_freed_on_drop() {
+        let slots = Slots::new(2);
+        let first = slots.try_take();
+        let second = slots.try_take();
+        assert!(first.is_some() && second.is_some());
+        assert!(slots.try_take().is_none());
+        assert_eq!(slots.free(), 0);
+        drop(first);
+        assert_eq!(slots.free(), 1);
+        assert!(slots.try_take().is_some());
+    }
+}

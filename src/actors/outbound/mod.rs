@@ -1,0 +1,179 @@
+//! The outbound delivery worker: POSTs Internet-bound parcels from the durable outbound mailbox
+//! to their recipients' PoHTTP endpoints (DESIGN.md §2(5), notes §6.2).
+//!
+//! Layout:
+//! - [`resolver`]: route, DNS SRV or `https://<address>`: where to POST.
+//! - [`delivery`]: one attempt, redirects included, classified by `protocols::pohttp::client`.
+//! - [`job`]: one leased parcel from lease to ack, nack (capped exponential backoff) or drop.
+//! - [`destination`]: the supervised actor per destination Internet address, which bounds the
+//!   concurrent attempts to that address.
+//! - [`worker`]: the dispatcher that leases from the mailbox only while it has room.
+//!
+//! Nothing here holds state that the mailbox does not: a parcel stays in the queue until its
+//! outcome is final (delivered, refused or expired), so a crash or restart re-leases it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::backends::clock::SystemClock;
+use crate::backends::queue::DurableQueue;
+use crate::config::GatewayConfig;
+use crate::supervision::ShutdownListener;
+use crate::telemetry::Metrics;
+
+pub mod delivery;
+pub mod destination;
+pub mod job;
+pub mod resolver;
+pub mod worker;
+
+pub use job::Engine;
+pub use resolver::{DnsSrvLookup, PohttpResolver, ResolveError, SrvAnswer, SrvLookup, Target};
+pub use worker::OutboundHandle;
+
+/// Parcels leased at once by one worker process, across every destination.
+pub const DEFAULT_MAX_LEASED: usize = 1_024;
+/// How often the dispatcher polls an idle mailbox (it also wakes when told to).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// First lease: long enough to wait behind a destination's busy slots.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+/// Lease taken again when an attempt starts: DNS plus four requests of 3 s, with a margin.
+pub const DEFAULT_ATTEMPT_LEASE: Duration = Duration::from_secs(60);
+/// When a destination is full, its parcel goes back to the mailbox for this long.
+pub const DEFAULT_BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A destination actor with nothing to do for this long stops (and is re-created on demand).
+pub const DEFAULT_DESTINATION_IDLE: Duration = Duration::from_secs(60);
+
+/// The worker's tunables; [`OutboundSettings::from_config`] takes them from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundSettings {
+    pub retry_initial_backoff: Duration,
+    pub retry_max_backoff: Duration,
+    pub max_in_flight_per_destination: usize,
+    /// Parcels a destination actor holds waiting for a slot (its mailbox capacity too).
+    pub destination_queue_capacity: usize,
+    pub max_leased: usize,
+    pub poll_interval: Duration,
+    pub lease: Duration,
+    pub attempt_lease: Duration,
+    pub busy_retry_after: Duration,
+    pub request_timeout: Duration,
+    pub destination_idle: Duration,
+}
+
+impl OutboundSettings {
+    pub fn from_config(config: &GatewayConfig) -> Self {
+        let limits = &config.limits;
+        let as_usize = |value: u32| usize::try_from(value).unwrap_or(usize::MAX).max(1);
+        OutboundSettings {
+            retry_initial_backoff: limits.outbound_retry_initial_backoff(),
+            retry_max_backoff: limits.outbound_retry_max_backoff(),
+            max_in_flight_per_destination: as_usize(
+                limits.max_in_flight_deliveries_per_destination,
+            ),
+            destination_queue_capacity: as_usize(limits.actor_mailbox_capacity),
+            max_leased: DEFAULT_MAX_LEASED,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            lease: DEFAULT_LEASE,
+            attempt_lease: DEFAULT_ATTEMPT_LEASE,
+            busy_retry_after: DEFAULT_BUSY_RETRY_AFTER,
+            request_timeout: delivery::REQUEST_TIMEOUT,
+            destination_idle: DEFAULT_DESTINATION_IDLE,
+        }
+    }
+
+    /// Parcels one destination may hold: in flight plus waiting.
+    pub fn per_destination_limit(&self) -> usize {
+        self.max_in_flight_per_destination
+            .saturating_add(self.destination_queue_capacity)
+    }
+
+    /// The delay before the next attempt after `attempts` failed ones (1 for the first):
+    /// the initial backoff doubled per earlier attempt, capped.
+    pub fn retry_delay(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(31);
+        self.retry_initial_backoff
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.retry_max_backoff)
+            .min(self.retry_max_backoff)
+    }
+}
+
+/// Why the worker could not start.
+#[derive(Debug, Error)]
+pub enum OutboundError {
+    #[error("cannot set up the dns resolver: {0}")]
+    Resolver(#[from] ResolveError),
+    #[error("cannot set up the http client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Starts the worker for a `serve` process with the `workers` role: DNS as configured, routes
+/// from the configuration. Must run inside an actix system.
+pub fn spawn_from_config(
+    config: &GatewayConfig,
+    queue: Arc<dyn DurableQueue>,
+    metrics: Metrics,
+    shutdown: ShutdownListener,
+) -> Result<OutboundHandle, OutboundError> {
+    let srv = DnsSrvLookup::new(config.dns_server, config.dnssec)?;
+    let resolver = PohttpResolver::new(config.pohttp_routes.clone(), Arc::new(srv));
+    let settings = OutboundSettings::from_config(config);
+    spawn(queue, resolver, metrics, settings, shutdown)
+}
+
+/// Starts the worker with explicit parts. Must run inside an actix system.
+pub fn spawn(
+    queue: Arc<dyn DurableQueue>,
+    resolver: PohttpResolver,
+    metrics: Metrics,
+    settings: OutboundSettings,
+    shutdown: ShutdownListener,
+) -> Result<OutboundHandle, OutboundError> {
+    let client = delivery::PohttpClient::new(settings.request_timeout)?;
+    let engine = Arc::new(Engine {
+        queue,
+        resolver,
+        client,
+        metrics,
+        settings,
+        clock: Arc::new(SystemClock),
+    });
+    Ok(worker::Dispatcher::new(engine, shutdown).spawn())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_and_is_capped() {
+        let settings = OutboundSettings {
+            retry_initial_backoff: Duration::from_secs(5),
+            retry_max_backoff: Duration::from_secs(60),
+            ..OutboundSettings::from_config(&GatewayConfig::default())
+        };
+        let delays: Vec<u64> = [0, 1, 2, 3, 4, 5, 100, u32::MAX]
+            .into_iter()
+            .map(|attempts| settings.retry_delay(attempts).as_secs())
+            .collect();
+        assert_eq!(delays, [5, 5, 10, 20, 40, 60, 60, 60]);
+    }
+
+    #[test]
+    fn settings_follow_the_limits() {
+        let mut config = GatewayConfig::default();
+        config.limits.max_in_flight_deliveries_per_destination = 3;
+        config.limits.actor_mailbox_capacity = 7;
+        config.limits.outbound_retry_initial_backoff_seconds = 2;
+        config.limits.outbound_retry_max_backoff_seconds = 9;
+        let settings = OutboundSettings::from_config(&config);
+        assert_eq!(settings.max_in_flight_per_destination, 3);
+        assert_eq!(settings.per_destination_limit(), 10);
+        assert_eq!(settings.retry_initial_backoff, Duration::from_secs(2));
+        assert_eq!(settings.retry_max_backoff, Duration::from_secs(9));
+        assert_eq!(settings.request_timeout, Duration::from_secs(3));
+    }
+}
