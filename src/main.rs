@@ -24,6 +24,7 @@ use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
+use awala_gateway::protocols::poweb::PowebCloseReason;
 use awala_gateway::supervision::{DrainOutcome, Shutdown};
 
 /// How long workers may take to finish in-flight work after the stop signal.
@@ -176,6 +177,14 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     servers.push(("admin", admin.server));
     if config.roles.contains(&Role::Poweb) {
         let state = PowebState::new(context.clone(), router.clone());
+        // Collection sockets outlive requests: tell them to go (1001) as soon as a stop
+        // signal arrives, while actix-web drains the rest.
+        let collections = state.collections.clone();
+        actix_web::rt::spawn(async move {
+            if wait_for_stop_signal().await.is_ok() {
+                collections.close_all(PowebCloseReason::GoingAway);
+            }
+        });
         let server = poweb::bind(state, config.listen.poweb)
             .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
         log_listening("poweb", &server.addresses);
@@ -231,6 +240,15 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (the signals actix-web stops on).
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn log_listening(binding: &str, addresses: &[std::net::SocketAddr]) {
