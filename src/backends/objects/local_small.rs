@@ -10,8 +10,10 @@
 
 use std::path::Path;
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backends::error::BackendError;
@@ -131,8 +133,12 @@ async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<SmallOp>) {
     }
 }
 
-/// Runs the batch in one transaction; every caller gets its statement's result once the commit
-/// succeeded, or the commit's error.
+/// Rows per multi-row statement: sqlx runs SQLite on a worker thread and every statement is a
+/// round trip to it, so a batch is a handful of statements, not one per object.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Runs the batch in one transaction; every caller gets its result once the commit succeeded,
+/// or the error that stopped the batch.
 async fn commit(pool: &SqlitePool, batch: Vec<SmallOp>) {
     let mut connection = match pool.acquire().await {
         Ok(connection) => connection,
@@ -144,40 +150,88 @@ async fn commit(pool: &SqlitePool, batch: Vec<SmallOp>) {
     {
         return fail_all(batch, &BackendError::from_sqlx("beginning a batch", error));
     }
-    let mut results = Vec::with_capacity(batch.len());
-    for op in &batch {
-        let result = match op {
-            SmallOp::Put { key, body, .. } => {
-                sqlx::query("INSERT OR REPLACE INTO objects (key, body) VALUES (?, ?)")
-                    .bind(key)
-                    .bind(&body[..])
-                    .execute(&mut *connection)
-                    .await
-            }
-            SmallOp::Delete { key, .. } => {
-                sqlx::query("DELETE FROM objects WHERE key = ?")
-                    .bind(key)
-                    .execute(&mut *connection)
-                    .await
-            }
-        };
-        results.push(result.map(|done| done.rows_affected()));
-    }
-    if let Err(error) = sqlx::query("COMMIT").execute(&mut *connection).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-        return fail_all(batch, &BackendError::from_sqlx("committing a batch", error));
-    }
-    for (op, result) in batch.into_iter().zip(results) {
-        let result = result.map_err(|e| BackendError::from_sqlx("writing a small object", e));
+    let written = match write_all(&mut connection, &batch).await {
+        Ok(deleted) => match sqlx::query("COMMIT").execute(&mut *connection).await {
+            Ok(_) => Ok(deleted),
+            Err(error) => Err(BackendError::from_sqlx("committing a batch", error)),
+        },
+        Err(error) => Err(error),
+    };
+    let deleted = match written {
+        Ok(deleted) => deleted,
+        Err(error) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            return fail_all(batch, &error);
+        }
+    };
+    for (op, was_there) in batch.into_iter().zip(deleted) {
         match op {
             SmallOp::Put { reply, .. } => {
-                let _ = reply.send(result.map(|_| ()));
+                let _ = reply.send(Ok(()));
             }
             SmallOp::Delete { reply, .. } => {
-                let _ = reply.send(result.map(|rows| rows > 0));
+                let _ = reply.send(Ok(was_there));
             }
         }
     }
+}
+
+/// Applies the batch in order, a run of puts or deletes at a time; returns, per op, whether a
+/// delete found its object (false for puts).
+async fn write_all(
+    connection: &mut SqliteConnection,
+    batch: &[SmallOp],
+) -> Result<Vec<bool>, BackendError> {
+    let mut results = Vec::with_capacity(batch.len());
+    let mut start = 0;
+    while start < batch.len() {
+        let is_put = matches!(batch[start], SmallOp::Put { .. });
+        let mut end = start;
+        while end < batch.len()
+            && end - start < ROWS_PER_STATEMENT
+            && matches!(batch[end], SmallOp::Put { .. }) == is_put
+        {
+            end += 1;
+        }
+        let chunk = &batch[start..end];
+        if is_put {
+            // Rows apply in order, so a key put twice in one chunk ends with the later body.
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT OR REPLACE INTO objects (key, body) ");
+            query.push_values(chunk, |mut row, op| {
+                if let SmallOp::Put { key, body, .. } = op {
+                    row.push_bind(key).push_bind(&body[..]);
+                }
+            });
+            query
+                .build()
+                .execute(&mut *connection)
+                .await
+                .map_err(|e| BackendError::from_sqlx("writing small objects", e))?;
+            results.extend(chunk.iter().map(|_| false));
+        } else {
+            let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM objects WHERE key IN ");
+            query.push_tuples(chunk, |mut row, op| {
+                if let SmallOp::Delete { key, .. } = op {
+                    row.push_bind(key);
+                }
+            });
+            query.push(" RETURNING key");
+            let deleted: HashSet<String> = query
+                .build_query_scalar::<String>()
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(|e| BackendError::from_sqlx("deleting small objects", e))?
+                .into_iter()
+                .collect();
+            results.extend(chunk.iter().map(|op| match op {
+                SmallOp::Delete { key, .. } => deleted.contains(key),
+                SmallOp::Put { .. } => false,
+            }));
+        }
+        start = end;
+    }
+    Ok(results)
 }
 
 fn fail_all(batch: Vec<SmallOp>, error: &BackendError) {
