@@ -25,6 +25,7 @@ use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
+use awala_gateway::protocols::poweb::PowebCloseReason;
 use awala_gateway::supervision::{DrainOutcome, Shutdown};
 
 /// How long workers may take to finish in-flight work after the stop signal.
@@ -177,6 +178,14 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     servers.push(("admin", admin.server));
     if config.roles.contains(&Role::Poweb) {
         let state = PowebState::new(context.clone(), router.clone());
+        // Collection sockets outlive requests: tell them to go (1001) as soon as a stop
+        // signal arrives, while actix-web drains the rest.
+        let collections = state.collections.clone();
+        actix_web::rt::spawn(async move {
+            if wait_for_stop_signal().await.is_ok() {
+                collections.close_all(PowebCloseReason::GoingAway);
+            }
+        });
         let server = poweb::bind(state, config.listen.poweb)
             .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
         log_listening("poweb", &server.addresses);
@@ -221,7 +230,13 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     let cogrpc_run = async move {
         match cogrpc_opt {
             Some(server) => server
-                .serve(shutdown_signal())
+                .serve(async {
+                    // Without the signal handler, only actix-web's own handling stops us.
+                    if let Err(error) = wait_for_stop_signal().await {
+                        tracing::warn!(%error, "cannot watch stop signals for cogrpc");
+                        std::future::pending::<()>().await;
+                    }
+                })
                 .await
                 .context("running the cogrpc server"),
             None => Ok(()),
@@ -249,27 +264,12 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM (the actix servers watch for them on their own).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+/// Resolves on SIGINT or SIGTERM (the signals actix-web stops on).
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - one file per endpoint handler: [`health`], [`connection_params`], [`pre_registration`],
 //!   [`registration`], [`parcel_delivery`]. Handlers are thin: extract, validate with the pure
 //!   codecs, call the identity or the router, map the reply with the binding's status mappings.
+//! - [`collection`]: the parcel-collection WebSocket, one actor per socket.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::actors::parcel_router::ParcelRouter;
 use crate::telemetry::Metrics;
 
 pub mod body;
+pub mod collection;
 pub mod connection_params;
 pub mod health;
 pub mod parcel_delivery;
@@ -36,6 +38,8 @@ pub struct PowebState {
     pub gateway: Arc<GatewayContext>,
     pub router: Arc<ParcelRouter>,
     pub shield: LoadShield,
+    /// Live parcel-collection sessions per private gateway.
+    pub collections: Arc<collection::CollectionRegistry>,
 }
 
 impl PowebState {
@@ -46,6 +50,9 @@ impl PowebState {
             internet_address: gateway.internet_address.clone(),
             metrics: gateway.metrics.clone(),
             shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
+            collections: collection::CollectionRegistry::new(
+                gateway.limits.max_sockets_per_private_gateway as usize,
+            ),
             gateway,
             router,
         }

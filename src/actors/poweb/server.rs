@@ -13,7 +13,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 
 use super::body::error;
 use super::{
-    connection_params, health, parcel_delivery, pre_registration, registration, PowebState,
+    collection, connection_params, health, parcel_delivery, pre_registration, registration,
+    PowebState,
 };
 use crate::protocols::poweb::{PowebEndpoint, RoutingError};
 use crate::telemetry::{Binding, RequestOutcome};
@@ -88,7 +89,7 @@ async fn handle(
         PowebEndpoint::PreRegisterNode => pre_registration::handle(request, payload, state).await,
         PowebEndpoint::RegisterNode => registration::handle(request, payload, state).await,
         PowebEndpoint::DeliverParcel => parcel_delivery::handle(request, payload, state).await,
-        PowebEndpoint::CollectParcels => error(501, "not implemented yet"),
+        PowebEndpoint::CollectParcels => collection::handle(request, payload, state),
     }
 }
 

@@ -416,10 +416,6 @@ pub async fn parcel_index(store: &dyn MetadataStore) {
         .is_empty());
 }
 
-/// Runs every metadata check as its own `#[tokio::test]`; `$open` is an expression evaluating to
-/// a future of `(guard, Arc<dyn MetadataStore>)` over fresh, empty storage. With `, optional`,
-/// the future yields `(guard, Option<Arc<dyn MetadataStore>>)` and `None` skips the check (for
-/// servers configured by environment variables).
 /// Many writes at once (group commit in some stores): each gets its own sequence, every entry is
 /// listed exactly once, and concurrent deletes each report their own entry.
 pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
@@ -461,6 +457,10 @@ pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
         .is_empty());
 }
 
+/// Runs every metadata check as its own `#[tokio::test]`; `$open` is an expression evaluating to
+/// a future of `(guard, Arc<dyn MetadataStore>)` over fresh, empty storage. With `, optional`,
+/// the future yields `(guard, Option<Arc<dyn MetadataStore>>)` and `None` skips the check (for
+/// servers configured by environment variables).
 #[macro_export]
 macro_rules! metadata_conformance {
     ($open:expr) => {

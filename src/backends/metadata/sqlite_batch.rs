@@ -7,8 +7,10 @@
 //! Durability is unchanged: a caller hears back only after the commit that holds its write.
 //! The queue to the task is bounded, so a burst waits (backpressure) instead of growing memory.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ParcelIndexKey;
@@ -104,8 +106,13 @@ async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<WriteOp>) {
     }
 }
 
-/// Runs `batch` in one transaction and answers every caller: with its own statement's result
-/// when the commit succeeded, with the commit's error otherwise.
+/// Rows per multi-row statement (7 bound values each, far below SQLite's variable limit). One
+/// statement per chunk instead of per write matters: sqlx runs SQLite on a worker thread, and
+/// every statement is a round trip to it.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Runs `batch` in one transaction and answers every caller: with its own result when the
+/// commit succeeded, with the commit's error otherwise.
 async fn commit(pool: &SqlitePool, batch: Vec<WriteOp>) {
     let mut connection = match pool.acquire().await {
         Ok(connection) => connection,
@@ -118,62 +125,161 @@ async fn commit(pool: &SqlitePool, batch: Vec<WriteOp>) {
     {
         return fail_all(batch, BackendError::from_sqlx("beginning a batch", error));
     }
-    let mut results = Vec::with_capacity(batch.len());
-    for op in &batch {
-        results.push(match op {
-            WriteOp::Upsert {
-                key,
-                object_key,
-                expiry,
-                size,
-                ..
-            } => sqlx::query_scalar::<_, i64>(
-                // REPLACE deletes the old row and inserts a new one: a new AUTOINCREMENT sequence.
-                "INSERT OR REPLACE INTO parcel_index
-                     (pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING sequence",
-            )
-            .bind(&key.pg_id)
-            .bind(&key.recipient_id)
-            .bind(&key.sender_id)
-            .bind(&key.parcel_id_digest)
-            .bind(object_key)
-            .bind(to_millis(*expiry))
-            .bind(size)
-            .fetch_one(&mut *connection)
-            .await
-            .map(Outcome::Sequence),
-            WriteOp::Delete { key, .. } => sqlx::query(
-                "DELETE FROM parcel_index WHERE pg_id = ? AND recipient_id = ? AND sender_id = ?
-                 AND parcel_id_digest = ?",
-            )
-            .bind(&key.pg_id)
-            .bind(&key.recipient_id)
-            .bind(&key.sender_id)
-            .bind(&key.parcel_id_digest)
-            .execute(&mut *connection)
-            .await
-            .map(|result| Outcome::Deleted(result.rows_affected() == 1)),
-        });
-    }
-    if let Err(error) = sqlx::query("COMMIT").execute(&mut *connection).await {
-        // Leave the connection clean for the pool whatever state the failed commit left.
-        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-        return fail_all(batch, BackendError::from_sqlx("committing a batch", error));
-    }
-    for (op, result) in batch.into_iter().zip(results) {
-        let result = result.map_err(|error| BackendError::from_sqlx("indexing a parcel", error));
-        match (op, result) {
-            (WriteOp::Upsert { reply, .. }, Ok(Outcome::Sequence(sequence))) => {
-                let _ = reply.send(Ok(sequence));
+    let written = write_all(&mut connection, &batch).await;
+    let committed = match written {
+        Ok(outcomes) => match sqlx::query("COMMIT").execute(&mut *connection).await {
+            Ok(_) => Ok(outcomes),
+            Err(error) => Err(BackendError::from_sqlx("committing a batch", error)),
+        },
+        Err(error) => Err(error),
+    };
+    match committed {
+        Ok(outcomes) => {
+            for (op, outcome) in batch.into_iter().zip(outcomes) {
+                match (op, outcome) {
+                    (WriteOp::Upsert { reply, .. }, Outcome::Sequence(sequence)) => {
+                        let _ = reply.send(Ok(sequence));
+                    }
+                    (WriteOp::Delete { reply, .. }, Outcome::Deleted(deleted)) => {
+                        let _ = reply.send(Ok(deleted));
+                    }
+                    (op, _) => op.fail(BackendError::internal("mismatched batch result")),
+                }
             }
-            (WriteOp::Delete { reply, .. }, Ok(Outcome::Deleted(deleted))) => {
-                let _ = reply.send(Ok(deleted));
-            }
-            (op, Err(error)) => op.fail(error),
-            (op, Ok(_)) => op.fail(BackendError::internal("mismatched batch result")),
+        }
+        Err(error) => {
+            // Leave the connection clean for the pool whatever state the failure left.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            fail_all(batch, error);
         }
     }
+}
+
+/// Applies the batch in order with multi-row statements; a run of upserts or deletes becomes
+/// one statement per chunk, cut where a key repeats so each row's result is its caller's.
+async fn write_all(
+    connection: &mut SqliteConnection,
+    batch: &[WriteOp],
+) -> Result<Vec<Outcome>, BackendError> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut start = 0;
+    while start < batch.len() {
+        let is_upsert = matches!(batch[start], WriteOp::Upsert { .. });
+        let mut keys = HashSet::new();
+        let mut end = start;
+        while end < batch.len()
+            && end - start < ROWS_PER_STATEMENT
+            && matches!(batch[end], WriteOp::Upsert { .. }) == is_upsert
+            && keys.insert(batch[end].key())
+        {
+            end += 1;
+        }
+        let chunk = &batch[start..end];
+        if is_upsert {
+            outcomes.extend(upsert_chunk(connection, chunk).await?);
+        } else {
+            outcomes.extend(delete_chunk(connection, chunk).await?);
+        }
+        start = end;
+    }
+    Ok(outcomes)
+}
+
+async fn upsert_chunk(
+    connection: &mut SqliteConnection,
+    chunk: &[WriteOp],
+) -> Result<Vec<Outcome>, BackendError> {
+    // REPLACE deletes an old row and inserts a new one: a new AUTOINCREMENT sequence.
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT OR REPLACE INTO parcel_index
+             (pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size) ",
+    );
+    query.push_values(chunk, |mut row, op| {
+        if let WriteOp::Upsert {
+            key,
+            object_key,
+            expiry,
+            size,
+            ..
+        } = op
+        {
+            row.push_bind(&key.pg_id)
+                .push_bind(&key.recipient_id)
+                .push_bind(&key.sender_id)
+                .push_bind(&key.parcel_id_digest)
+                .push_bind(object_key)
+                .push_bind(to_millis(*expiry))
+                .push_bind(*size);
+        }
+    });
+    query.push(" RETURNING pg_id, recipient_id, sender_id, parcel_id_digest, sequence");
+    let rows = query
+        .build()
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|error| BackendError::from_sqlx("indexing parcels", error))?;
+    let mut sequences = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let key = (
+            row.try_get::<String, _>(0),
+            row.try_get::<String, _>(1),
+            row.try_get::<String, _>(2),
+            row.try_get::<String, _>(3),
+        );
+        let sequence: i64 = row
+            .try_get(4)
+            .map_err(|error| BackendError::from_sqlx("reading a sequence", error))?;
+        if let (Ok(a), Ok(b), Ok(c), Ok(d)) = key {
+            sequences.insert((a, b, c, d), sequence);
+        }
+    }
+    chunk
+        .iter()
+        .map(|op| {
+            sequences
+                .get(&op.key())
+                .copied()
+                .map(Outcome::Sequence)
+                .ok_or_else(|| BackendError::internal("an upserted parcel returned no sequence"))
+        })
+        .collect()
+}
+
+async fn delete_chunk(
+    connection: &mut SqliteConnection,
+    chunk: &[WriteOp],
+) -> Result<Vec<Outcome>, BackendError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "DELETE FROM parcel_index WHERE (pg_id, recipient_id, sender_id, parcel_id_digest) IN ",
+    );
+    query.push_tuples(chunk, |mut row, op| {
+        let (pg_id, recipient_id, sender_id, digest) = op.key();
+        row.push_bind(pg_id)
+            .push_bind(recipient_id)
+            .push_bind(sender_id)
+            .push_bind(digest);
+    });
+    query.push(" RETURNING pg_id, recipient_id, sender_id, parcel_id_digest");
+    let rows = query
+        .build()
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|error| BackendError::from_sqlx("deleting parcel entries", error))?;
+    let deleted: HashSet<(String, String, String, String)> = rows
+        .iter()
+        .filter_map(|row| {
+            Some((
+                row.try_get(0).ok()?,
+                row.try_get(1).ok()?,
+                row.try_get(2).ok()?,
+                row.try_get(3).ok()?,
+            ))
+        })
+        .collect();
+    Ok(chunk
+        .iter()
+        .map(|op| Outcome::Deleted(deleted.contains(&op.key())))
+        .collect())
 }
 
 enum Outcome {
@@ -182,6 +288,19 @@ enum Outcome {
 }
 
 impl WriteOp {
+    /// The index key as owned strings, for matching returned rows.
+    fn key(&self) -> (String, String, String, String) {
+        let key = match self {
+            WriteOp::Upsert { key, .. } | WriteOp::Delete { key, .. } => key,
+        };
+        (
+            key.pg_id.clone(),
+            key.recipient_id.clone(),
+            key.sender_id.clone(),
+            key.parcel_id_digest.clone(),
+        )
+    }
+
     fn fail(self, error: BackendError) {
         match self {
             WriteOp::Upsert { reply, .. } => {

@@ -92,13 +92,41 @@ pub async fn bad_keys_are_refused(store: &dyn ObjectStore) {
     assert!(store.put(&long, Bytes::new()).await.is_err());
 }
 
+/// Many puts at once (group commit in some stores): each key reads back its own body, and the
+/// last of several puts to one key wins whole.
+pub async fn concurrent_puts(store: &dyn ObjectStore) {
+    let keys: Vec<String> = (0..100).map(|i| format!("many/k{i}")).collect();
+    let results = futures::future::join_all(
+        keys.iter()
+            .enumerate()
+            .map(|(i, key)| store.put(key, bytes::Bytes::from(format!("body {i}").into_bytes()))),
+    )
+    .await;
+    assert!(results.into_iter().all(|result| result.is_ok()));
+    for (i, key) in keys.iter().enumerate() {
+        let body = store.get(key).await.expect("get").expect("present");
+        assert_eq!(&body[..], format!("body {i}").as_bytes());
+    }
+    for round in 0..3u8 {
+        store
+            .put("many/same", bytes::Bytes::from(vec![round; 1000]))
+            .await
+            .expect("replace");
+    }
+    assert_eq!(
+        &store.get("many/same").await.expect("get").expect("present")[..],
+        &[2u8; 1000][..]
+    );
+    assert_eq!(store.list("many/", 1000).await.expect("list").len(), 101);
+}
+
 /// Runs every object-store check as its own `#[tokio::test]`; `$open` is an expression
 /// evaluating to a future of `(guard, Arc<dyn ObjectStore>)` over fresh, empty storage.
 #[macro_export]
 macro_rules! objects_conformance {
     ($open:expr) => {
         $crate::objects_conformance!(@tests $open;
-            put_get_delete, list_by_prefix, bad_keys_are_refused);
+            put_get_delete, list_by_prefix, bad_keys_are_refused, concurrent_puts);
     };
     (@tests $open:expr; $($name:ident),*) => {
         $(

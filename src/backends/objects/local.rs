@@ -3,17 +3,21 @@
 //! Why not `object_store`'s `LocalFileSystem`: it writes a staging file and renames it into place
 //! without any fsync, so after a power cut a parcel we answered 202 for (or the old version of a
 //! replaced one) can be empty or gone. Here `put` writes a hidden temporary file in the target
-//! directory, fsyncs it, renames it over the key, then fsyncs the directory (and any directory it
-//! created, and their parents), which is the POSIX recipe for a durable atomic replace.
-//! The blocking file calls run on tokio's blocking pool.
+//! directory, flushes it, renames it over the key and flushes again — the POSIX recipe for a
+//! durable atomic replace — with the flushes shared by concurrent puts (group commit, see
+//! `local_batch`). The blocking file calls run on tokio's blocking pool.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use tokio::sync::OnceCell;
 
+use super::local_batch::ObjectWriter;
+use super::local_small::{SmallObjects, INLINE_LIMIT};
 use super::{validate_key, validate_prefix, ObjectStore, MAX_LIST, MAX_OBJECT_SIZE};
 use crate::backends::error::BackendError;
 
@@ -21,6 +25,10 @@ use crate::backends::error::BackendError;
 #[derive(Debug, Clone)]
 pub struct LocalObjectStore {
     root: PathBuf,
+    /// Started on the first `put`, inside the runtime that calls it.
+    writer: Arc<OnceLock<ObjectWriter>>,
+    /// Objects up to `INLINE_LIMIT`, opened on first use (opening is async).
+    small: Arc<OnceCell<SmallObjects>>,
 }
 
 impl LocalObjectStore {
@@ -30,7 +38,25 @@ impl LocalObjectStore {
             .map_err(|e| BackendError::from_io(&format!("creating {}", root.display()), e))?;
         Ok(LocalObjectStore {
             root: root.to_path_buf(),
+            writer: Arc::new(OnceLock::new()),
+            small: Arc::new(OnceCell::new()),
         })
+    }
+
+    async fn small(&self) -> Result<&SmallObjects, BackendError> {
+        self.small
+            .get_or_try_init(|| SmallObjects::open(&self.root))
+            .await
+    }
+
+    /// Removes the file of `key`, if any (no directory flush: see `delete`).
+    async fn remove_file(&self, path: PathBuf) -> Result<(), BackendError> {
+        blocking("deleting an object", move || match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf, BackendError> {
@@ -47,43 +73,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| BackendError::internal(format!("{context}: task failed: {e}")))?
         .map_err(|e| BackendError::from_io(context, e))
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Creates the directories between `root` and `dir`, fsyncing the parent of each one created.
-fn create_dirs_durably(root: &Path, dir: &Path) -> io::Result<()> {
-    let relative = dir.strip_prefix(root).map_err(io::Error::other)?;
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        let parent = current.clone();
-        current.push(component);
-        match fs::create_dir(&current) {
-            Ok(()) => sync_dir(&parent)?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn write_durably(root: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(root);
-    create_dirs_durably(root, dir)?;
-    let temporary = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    let written = (|| {
-        let mut file = File::create(&temporary)?;
-        file.write_all(body)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)?;
-        sync_dir(dir)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written
 }
 
 /// Depth-first walk in key order: a directory sorts as its name plus `/`, which is where its
@@ -139,15 +128,26 @@ impl ObjectStore for LocalObjectStore {
                 body.len()
             )));
         }
-        let root = self.root.clone();
-        blocking("writing an object", move || {
-            write_durably(&root, &path, &body)
-        })
-        .await
+        if body.len() <= INLINE_LIMIT {
+            self.small().await?.put(key, body).await?;
+            // A larger earlier version of the same key would otherwise shadow nothing but
+            // linger; readers already prefer the table.
+            return self.remove_file(path).await;
+        }
+        self.writer
+            .get_or_init(|| ObjectWriter::spawn(self.root.clone()))
+            .put(path, body)
+            .await
+            .map_err(|e| BackendError::from_io("writing an object", e))?;
+        // Readers prefer the table: a smaller earlier version must go once the file is durable.
+        self.small().await?.delete(key).await.map(|_| ())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BackendError> {
         let path = self.path_of(key)?;
+        if let Some(body) = self.small().await?.get(key).await? {
+            return Ok(Some(body));
+        }
         let read = blocking("reading an object", move || {
             let file = match File::open(&path) {
                 Ok(file) => file,
@@ -177,34 +177,40 @@ impl ObjectStore for LocalObjectStore {
         // No directory fsync: callers delete the metadata entry (durably) first, so an object a
         // crash brings back is unreachable garbage for housekeeping, never a resurrected parcel,
         // and an fsync per acknowledgement would cap collection at a few hundred parcels a second.
-        blocking("deleting an object", move || match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        })
-        .await
+        if self.small().await?.delete(key).await? {
+            return Ok(());
+        }
+        self.remove_file(path).await
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
         validate_prefix(prefix)?;
         let root = self.root.clone();
-        let prefix = prefix.to_string();
+        let owned_prefix = prefix.to_string();
         let limit = limit.min(MAX_LIST);
-        blocking("listing objects", move || {
+        let mut keys = blocking("listing objects", move || {
             let mut keys = Vec::new();
-            walk(&root, &root, &prefix, limit, &mut keys)?;
+            walk(&root, &root, &owned_prefix, limit, &mut keys)?;
             Ok(keys)
         })
-        .await
+        .await?;
+        keys.extend(self.small().await?.list(prefix, limit).await?);
+        keys.sort();
+        keys.dedup();
+        keys.truncate(limit);
+        Ok(keys)
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {
         let root = self.root.clone();
         blocking("object store health check", move || {
             // Writability, not just existence: a read-only remount must fail readiness.
-            write_durably(&root, &root.join(".health"), b"ok")
+            let mut file = File::create(root.join(".health"))?;
+            file.write_all(b"ok")?;
+            file.sync_all()
         })
-        .await
+        .await?;
+        self.small().await?.health_check().await
     }
 }
 
@@ -223,15 +229,52 @@ mod tests {
 
     crate::objects_conformance!(open());
 
+    fn large(byte: u8) -> bytes::Bytes {
+        vec![byte; super::INLINE_LIMIT + 1].into()
+    }
+
     #[tokio::test]
     async fn no_temporary_files_are_left_behind() {
         let (dir, store) = open().await;
-        store.put("a/b", "1".into()).await.expect("put");
-        store.put("a/b", "2".into()).await.expect("replace");
+        store.put("a/b", large(1)).await.expect("put");
+        store.put("a/b", large(2)).await.expect("replace");
         let names: Vec<_> = std::fs::read_dir(dir.path().join("objects/a"))
             .expect("read dir")
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec!["b"]);
+    }
+
+    #[tokio::test]
+    async fn small_objects_stay_out_of_the_file_tree() {
+        let (dir, store) = open().await;
+        store.put("s/k", "small".into()).await.expect("put");
+        assert!(!dir.path().join("objects/s/k").exists());
+        assert_eq!(store.get("s/k").await.expect("get"), Some("small".into()));
+        assert_eq!(
+            store.list("", 10).await.expect("list"),
+            vec!["s/k".to_string()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_can_change_size_class_both_ways() {
+        let (dir, store) = open().await;
+        store.put("c/k", "small".into()).await.expect("small");
+        store.put("c/k", large(7)).await.expect("large");
+        assert_eq!(store.get("c/k").await.expect("get"), Some(large(7)));
+        assert!(dir.path().join("objects/c/k").exists());
+        store.put("c/k", "small again".into()).await.expect("small");
+        assert_eq!(
+            store.get("c/k").await.expect("get"),
+            Some("small again".into())
+        );
+        assert!(!dir.path().join("objects/c/k").exists());
+        assert_eq!(
+            store.list("c/", 10).await.expect("list"),
+            vec!["c/k".to_string()]
+        );
+        store.delete("c/k").await.expect("delete");
+        assert_eq!(store.get("c/k").await.expect("get"), None);
     }
 }

@@ -16,6 +16,8 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod local;
+mod local_batch;
+mod local_small;
 
 pub use local::LocalObjectStore;
 

@@ -85,6 +85,10 @@ pub enum PowebCloseReason {
     RetryLater(StreamingMode),
     /// The gateway is shutting down.
     GoingAway,
+    /// No handshake response arrived within the configured time.
+    HandshakeTimeout,
+    /// No pong arrived within the configured time: the peer is gone or stuck.
+    PongTimeout,
     /// Our own failure.
     Internal,
 }
@@ -107,7 +111,9 @@ impl PowebCloseReason {
             | PowebCloseReason::InvalidNonceSignature
             | PowebCloseReason::UnknownDeliveryId => close_code::CANNOT_ACCEPT,
             PowebCloseReason::MessageTooLarge => close_code::TOO_BIG,
-            PowebCloseReason::BrowserRequest => close_code::POLICY_VIOLATION,
+            PowebCloseReason::BrowserRequest
+            | PowebCloseReason::HandshakeTimeout
+            | PowebCloseReason::PongTimeout => close_code::POLICY_VIOLATION,
             // 1000 makes both clients reconnect in keep-alive mode; 4000 would stop the JS one.
             PowebCloseReason::RetryLater(StreamingMode::KeepAlive) => close_code::NORMAL,
             PowebCloseReason::RetryLater(StreamingMode::CloseUponCompletion) => {
@@ -132,6 +138,8 @@ impl PowebCloseReason {
             PowebCloseReason::BrowserRequest => "web browser requests are disabled",
             PowebCloseReason::RetryLater(_) => "service temporarily unavailable; retry later",
             PowebCloseReason::GoingAway => "gateway is shutting down",
+            PowebCloseReason::HandshakeTimeout => "handshake response not received in time",
+            PowebCloseReason::PongTimeout => "pong not received in time",
             PowebCloseReason::Internal => "internal server error",
         }
     }
@@ -183,6 +191,8 @@ mod tests {
             (RetryLater(StreamingMode::KeepAlive), 1000),
             (RetryLater(StreamingMode::CloseUponCompletion), 4000),
             (GoingAway, 1001),
+            (HandshakeTimeout, 1008),
+            (PongTimeout, 1008),
             (Internal, 1011),
         ];
         for (reason, code) in cases {

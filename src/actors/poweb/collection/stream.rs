@@ -1,0 +1,191 @@
+//! Paging and in-flight bookkeeping of one collection session, as plain code: which gateway to
+//! list next and from which sequence, what to send next, which deliveries await an ACK.
+//!
+//! Memory stays bounded whatever the backlog: at most one page of listed entries is pending, and
+//! at most `max_in_flight` deliveries are sent but not yet acknowledged and deleted. A gateway is
+//! listed again ("dirty") when a notification names a sequence above what was listed, or when
+//! the subscription lagged, so nothing stored after the subscription is missed.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::backends::metadata::ParcelIndexEntry;
+use crate::backends::pubsub::Notification;
+
+/// Deliveries sent and not yet acknowledged, unless configured otherwise. RS-016 asks receivers
+/// to cope with at least 5; more keeps a fast link busy while ACKs travel back.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Entries fetched per listing.
+pub const DEFAULT_PAGE_SIZE: usize = 32;
+
+/// Where listing stands for one private gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cursor {
+    pg_id: String,
+    /// Highest sequence listed so far (0: nothing yet; sequences start at 1).
+    after_sequence: i64,
+    /// Highest sequence a notification announced.
+    notified_max: i64,
+    /// Whether a short page showed the store had nothing above `after_sequence`.
+    at_end: bool,
+    /// Bumped by every event that asks for a re-listing without a sequence (lag, unreadable
+    /// notice), so a listing that was already running does not count as having seen it.
+    generation: u64,
+}
+
+impl Cursor {
+    fn relist(&mut self) {
+        self.at_end = false;
+        self.generation += 1;
+    }
+
+    /// Whether the store may hold entries above `after_sequence`.
+    fn dirty(&self) -> bool {
+        !self.at_end || self.notified_max > self.after_sequence
+    }
+}
+
+/// A listing to run: entries of `pg_id` above `after_sequence`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingRequest {
+    pub pg_id: String,
+    pub after_sequence: i64,
+    pub limit: usize,
+    generation: u64,
+}
+
+/// The bookkeeping of one session, covering every gateway it authenticated for.
+#[derive(Debug)]
+pub struct CollectionStream {
+    cursors: Vec<Cursor>,
+    /// Listed, not yet sent.
+    pending: VecDeque<ParcelIndexEntry>,
+    /// Sent, awaiting an ACK, by delivery id.
+    in_flight: HashMap<String, ParcelIndexEntry>,
+    /// Acknowledged, awaiting deletion.
+    acknowledged: VecDeque<ParcelIndexEntry>,
+    max_in_flight: usize,
+    page_size: usize,
+}
+
+impl CollectionStream {
+    /// A stream for `pg_ids`, each to be listed from the start.
+    pub fn new(pg_ids: &[String], max_in_flight: usize, page_size: usize) -> Self {
+        CollectionStream {
+            cursors: pg_ids
+                .iter()
+                .map(|pg_id| Cursor {
+                    pg_id: pg_id.clone(),
+                    after_sequence: 0,
+                    notified_max: 0,
+                    at_end: false,
+                    generation: 0,
+                })
+                .collect(),
+            pending: VecDeque::new(),
+            in_flight: HashMap::new(),
+            acknowledged: VecDeque::new(),
+            max_in_flight: max_in_flight.max(1),
+            page_size: page_size.max(1),
+        }
+    }
+
+    /// The next listing to run, if one is useful now: only once the previous page was sent, so
+    /// at most one page is held.
+    pub fn next_listing(&self) -> Option<ListingRequest> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        self.cursors
+            .iter()
+            .find(|cursor| cursor.dirty())
+            .map(|cursor| ListingRequest {
+                pg_id: cursor.pg_id.clone(),
+                after_sequence: cursor.after_sequence,
+                limit: self.page_size,
+                generation: cursor.generation,
+            })
+    }
+
+    /// Records the result of `request`. A short page means that gateway is listed to the end.
+    pub fn on_listed(&mut self, request: &ListingRequest, entries: Vec<ParcelIndexEntry>) {
+        let Some(cursor) = self.cursor_mut(&request.pg_id) else {
+            return;
+        };
+        let full_page = entries.len() >= request.limit;
+        for entry in &entries {
+            cursor.after_sequence = cursor.after_sequence.max(entry.sequence);
+        }
+        // A lag noticed while the listing ran may hide entries the listing missed.
+        cursor.at_end = !full_page && cursor.generation == request.generation;
+        self.pending.extend(entries);
+    }
+
+    /// Marks a gateway for re-listing after a notification on its channel.
+    pub fn on_notification(&mut self, pg_id: &str, notification: &Notification) {
+        let Some(cursor) = self.cursor_mut(pg_id) else {
+            return;
+        };
+        match notification {
+            Notification::Message(payload) => {
+                let sequence_opt = std::str::from_utf8(payload)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<i64>().ok());
+                match sequence_opt {
+                    Some(sequence) => cursor.notified_max = cursor.notified_max.max(sequence),
+                    // A notice we cannot read: list to be sure.
+                    None => cursor.relist(),
+                }
+            }
+            Notification::Lagged(_) => cursor.relist(),
+        }
+    }
+
+    /// The next entry to send, if the in-flight window has room.
+    pub fn next_to_send(&mut self) -> Option<ParcelIndexEntry> {
+        if self.in_flight.len() + self.acknowledged.len() >= self.max_in_flight {
+            return None;
+        }
+        self.pending.pop_front()
+    }
+
+    /// Records that `entry` was sent as `delivery_id`.
+    pub fn on_sent(&mut self, delivery_id: String, entry: ParcelIndexEntry) {
+        self.in_flight.insert(delivery_id, entry);
+    }
+
+    /// Records an ACK and returns the entry to delete. `None` means the id names no delivery
+    /// awaiting one (close 1003).
+    pub fn on_ack(&mut self, delivery_id: &str) -> Option<ParcelIndexEntry> {
+        let entry = self.in_flight.remove(delivery_id)?;
+        self.acknowledged.push_back(entry.clone());
+        Some(entry)
+    }
+
+    /// Records that an acknowledged entry was deleted.
+    pub fn on_deleted(&mut self, entry: &ParcelIndexEntry) {
+        if let Some(index) = self.acknowledged.iter().position(|e| e == entry) {
+            self.acknowledged.remove(index);
+        }
+    }
+
+    /// Whether everything listed was sent, acknowledged and deleted, and nothing is left to list.
+    pub fn is_complete(&self) -> bool {
+        self.pending.is_empty()
+            && self.in_flight.is_empty()
+            && self.acknowledged.is_empty()
+            && self.cursors.iter().all(|cursor| !cursor.dirty())
+    }
+
+    /// Deliveries sent and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn cursor_mut(&mut self, pg_id: &str) -> Option<&mut Cursor> {
+        self.cursors.iter_mut().find(|cursor| cursor.pg_id == pg_id)
+    }
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,167 @@
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::backends::metadata::ParcelIndexKey;
+
+fn entry(pg_id: &str, sequence: i64) -> ParcelIndexEntry {
+    let key = ParcelIndexKey::new(
+        pg_id,
+        "0recipient",
+        "0sender",
+        &format!("parcel-{sequence}"),
+    );
+    ParcelIndexEntry {
+        object_key: key.object_key(),
+        key,
+        expiry: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+        size: 10,
+        sequence,
+    }
+}
+
+fn page(pg_id: &str, sequences: std::ops::RangeInclusive<i64>) -> Vec<ParcelIndexEntry> {
+    sequences.map(|sequence| entry(pg_id, sequence)).collect()
+}
+
+fn notice(sequence: i64) -> Notification {
+    Notification::Message(Bytes::from(sequence.to_string()))
+}
+
+/// Sends everything sendable, returning the delivery ids.
+fn send_all(stream: &mut CollectionStream) -> Vec<String> {
+    let mut ids = Vec::new();
+    while let Some(entry) = stream.next_to_send() {
+        let id = format!("d{}", entry.sequence);
+        stream.on_sent(id.clone(), entry);
+        ids.push(id);
+    }
+    ids
+}
+
+fn ack_and_delete(stream: &mut CollectionStream, ids: &[String]) {
+    for id in ids {
+        let entry = stream.on_ack(id).expect(id);
+        stream.on_deleted(&entry);
+    }
+}
+
+#[test]
+fn empty_store_completes_after_one_listing() {
+    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    assert!(!stream.is_complete());
+    let request = stream.next_listing().expect("listing");
+    assert_eq!((request.after_sequence, request.limit), (0, 3));
+    stream.on_listed(&request, Vec::new());
+    assert!(stream.next_listing().is_none());
+    assert!(stream.next_to_send().is_none());
+    assert!(stream.is_complete());
+}
+
+#[test]
+fn pages_by_sequence_and_holds_one_page_at_a_time() {
+    let mut stream = CollectionStream::new(&["pg".into()], 10, 3);
+    let first = stream.next_listing().expect("first page");
+    stream.on_listed(&first, page("pg", 1..=3));
+    // The page is not sent yet: no second listing.
+    assert!(stream.next_listing().is_none());
+    let ids = send_all(&mut stream);
+    assert_eq!(ids, ["d1", "d2", "d3"]);
+    let second = stream.next_listing().expect("full page: list again");
+    assert_eq!(second.after_sequence, 3);
+    stream.on_listed(&second, page("pg", 4..=5));
+    assert_eq!(send_all(&mut stream), ["d4", "d5"]);
+    assert!(stream.next_listing().is_none(), "short page: at the end");
+    assert!(!stream.is_complete(), "deliveries await ACKs");
+    ack_and_delete(
+        &mut stream,
+        &["d1", "d2", "d3", "d4", "d5"].map(String::from),
+    );
+    assert!(stream.is_complete());
+}
+
+#[test]
+fn window_bounds_unacknowledged_and_undeleted_deliveries() {
+    let mut stream = CollectionStream::new(&["pg".into()], 2, 5);
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=4));
+    assert_eq!(send_all(&mut stream), ["d1", "d2"]);
+    assert_eq!(stream.in_flight(), 2);
+    let entry = stream.on_ack("d1").expect("d1");
+    assert_eq!(entry.sequence, 1);
+    // Acknowledged but not deleted still occupies the window, and blocks completion.
+    assert!(stream.next_to_send().is_none());
+    stream.on_deleted(&entry);
+    assert_eq!(send_all(&mut stream), ["d3"]);
+    assert!(stream.next_listing().is_none(), "page not yet sent");
+}
+
+#[test]
+fn unknown_and_repeated_acks_are_refused() {
+    let mut stream = CollectionStream::new(&["pg".into()], 2, 5);
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=1));
+    send_all(&mut stream);
+    assert!(stream.on_ack("nope").is_none());
+    assert!(stream.on_ack("d1").is_some());
+    assert!(stream.on_ack("d1").is_none());
+}
+
+#[test]
+fn notifications_above_the_cursor_trigger_a_listing() {
+    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=1));
+    let ids = send_all(&mut stream);
+    ack_and_delete(&mut stream, &ids);
+    assert!(stream.is_complete());
+    stream.on_notification("pg", &notice(1));
+    assert!(stream.next_listing().is_none(), "already listed");
+    stream.on_notification("other", &notice(9));
+    assert!(stream.next_listing().is_none(), "not ours");
+    stream.on_notification("pg", &notice(7));
+    let request = stream.next_listing().expect("new parcel");
+    assert_eq!(request.after_sequence, 1);
+    stream.on_listed(&request, page("pg", 7..=7));
+    assert!(stream.next_listing().is_none());
+}
+
+#[test]
+fn a_notification_during_a_listing_is_not_lost() {
+    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let request = stream.next_listing().expect("listing");
+    // Stored after the listing query ran, announced before its result arrived.
+    stream.on_notification("pg", &notice(2));
+    stream.on_listed(&request, page("pg", 1..=1));
+    send_all(&mut stream);
+    let again = stream.next_listing().expect("re-list for sequence 2");
+    assert_eq!(again.after_sequence, 1);
+}
+
+#[test]
+fn lag_and_unreadable_notices_force_a_listing_even_mid_listing() {
+    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let request = stream.next_listing().expect("listing");
+    stream.on_notification("pg", &Notification::Lagged(3));
+    stream.on_listed(&request, Vec::new());
+    let again = stream.next_listing().expect("lag during listing");
+    stream.on_listed(&again, Vec::new());
+    assert!(stream.next_listing().is_none());
+    stream.on_notification("pg", &Notification::Message(Bytes::from_static(b"junk")));
+    assert!(stream.next_listing().is_some());
+}
+
+#[test]
+fn several_gateways_are_listed_in_turn() {
+    let mut stream = CollectionStream::new(&["a".into(), "b".into()], 4, 2);
+    let first = stream.next_listing().expect("a");
+    assert_eq!(first.pg_id, "a");
+    stream.on_listed(&first, Vec::new());
+    let second = stream.next_listing().expect("b");
+    assert_eq!(second.pg_id, "b");
+    stream.on_listed(&second, page("b", 5..=5));
+    assert_eq!(send_all(&mut stream), ["d5"]);
+    assert!(stream.next_listing().is_none());
+    ack_and_delete(&mut stream, &["d5".to_string()]);
+    assert!(stream.is_complete());
+}

@@ -1,0 +1,114 @@
+//! Parcels relayed through the real binary, driven only by the published clients: private
+//! gateway to private gateway, collection with the helper's `collection.mjs`, and a gateway
+//! killed between delivery and collection that loses nothing.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use support::gateway::{free_port, Gateway, GatewayOptions};
+use support::node::{interop_dir, run_e2e};
+
+const ADDRESS: &str = "gw.example.com";
+
+#[test]
+fn private_gateway_to_private_gateway() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::start(dir.path(), ADDRESS);
+    run_e2e(
+        "e2e/relay.mjs",
+        &[
+            "pg-to-pg".into(),
+            gateway.port.to_string(),
+            gateway.pohttp_port.to_string(),
+        ],
+        &[
+            "private gateway A delivered the parcel",
+            "nothing for private gateway A",
+            "private gateway B collected the parcel byte for byte",
+            "acknowledged parcel is gone",
+        ],
+    );
+}
+
+#[test]
+fn collection_in_both_modes_with_the_js_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::start(dir.path(), ADDRESS);
+    let stdout = run_e2e(
+        "e2e/collection.mjs",
+        &[
+            format!("http://127.0.0.1:{}", gateway.port),
+            format!("http://127.0.0.1:{}", gateway.pohttp_port),
+        ],
+        &["registered", "empty collection ends normally"],
+    );
+    assert!(
+        stdout
+            .lines()
+            .filter(|line| line.starts_with("ok "))
+            .count()
+            >= 4,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn killing_the_gateway_between_delivery_and_collection_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint_port = free_port();
+    let options = GatewayOptions {
+        roles: Some("poweb,pohttp,workers".into()),
+        extra_args: vec![
+            "--pohttp-route".into(),
+            format!("pong.test=http://127.0.0.1:{endpoint_port}"),
+        ],
+        env: vec![(
+            "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
+            "1".into(),
+        )],
+        ports: Some((free_port(), free_port(), free_port())),
+    };
+    let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
+    let mut node = Command::new("node")
+        .current_dir(interop_dir())
+        .args(["e2e/relay.mjs", "restart"])
+        .arg(gateway.port.to_string())
+        .arg(gateway.pohttp_port.to_string())
+        .arg(endpoint_port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let mut stdout = BufReader::new(node.stdout.take().expect("stdout"));
+    let mut transcript = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line).expect("read node output");
+        transcript.push_str(&line);
+        assert!(read > 0, "node exited before the restart:\n{transcript}");
+        if line.trim() == "restart" {
+            break;
+        }
+    }
+    // SIGKILL: no graceful shutdown, so only what was durable when 202 was sent survives.
+    drop(gateway);
+    let _gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
+    writeln!(node.stdin.as_mut().expect("stdin"), "restarted").expect("write stdin");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read node output");
+    transcript.push_str(&rest);
+    let status = node.wait().expect("wait node");
+    assert!(status.success(), "node failed:\n{transcript}");
+    for check in [
+        "parcels accepted before the restart",
+        "stored parcel collected after the restart",
+        "queued parcel delivered after the restart",
+    ] {
+        assert!(
+            transcript.contains(&format!("ok {check}")),
+            "missing {check:?}:\n{transcript}"
+        );
+    }
+}
