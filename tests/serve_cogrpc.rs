@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use awala_gateway::backends::objects::{LocalObjectStore, ObjectStore};
 use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
 use support::gateway::{Gateway, GatewayOptions};
 
@@ -53,35 +54,40 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
     ] {
         assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");
     }
-    let object_path = |prefix: &str| {
-        let key = stdout
+    let object_key = |prefix: &str| {
+        stdout
             .lines()
             .find_map(|line| line.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stdout}"));
-        data_dir.join("objects").join(key)
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stdout}"))
+            .to_owned()
     };
-    let relayed = object_path("relayed ");
-    let stray = object_path("not-relayed ");
+    let relayed_key = object_key("relayed ");
+    let stray_key = object_key("not-relayed ");
+    let expected = std::fs::read(&parcel_out).expect("parcel sent");
 
-    // The unwrapping worker stores the parcel for the receiving private gateway.
+    // The unwrapping worker stores the parcel for the receiving private gateway. The store is
+    // read through the library (its layout is its own business) beside the running gateway.
+    let objects = LocalObjectStore::open(&data_dir.join("objects")).expect("object store");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let started = Instant::now();
-    while !relayed.exists() {
+    let stored = loop {
+        if let Some(body) = runtime.block_on(objects.get(&relayed_key)).expect("get") {
+            break body;
+        }
         assert!(
             started.elapsed() < UNWRAP_DEADLINE,
-            "parcel never stored at {}",
-            relayed.display()
+            "parcel never stored at {relayed_key}"
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let expected = std::fs::read(&parcel_out).expect("parcel sent");
-    assert_eq!(
-        std::fs::read(&relayed).expect("parcel stored"),
-        expected,
-        "stored byte for byte"
-    );
+    };
+    assert_eq!(&stored[..], &expected[..], "stored byte for byte");
     // The unauthorised cargo came first in the same call and was dropped on delivery.
+    let stray = runtime.block_on(objects.get(&stray_key)).expect("get");
     assert!(
-        !stray.exists(),
+        stray.is_none(),
         "a parcel from unauthorised cargo was relayed"
     );
     let status = gateway.stop();
