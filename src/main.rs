@@ -226,6 +226,8 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         // Stopped with the actix system; a cargo cut short is redelivered when its lease expires.
         cogrpc::start_cargo_unwrappers(router.clone(), cogrpc::UnwrapperSettings::default());
         tracing::info!("cargo unwrapping workers started");
+        // Hourly: session keys no reply can still use go (DESIGN §6); ends with the runtime.
+        cogrpc::session_key_housekeeping::spawn_housekeeping(context.clone());
     }
     let cogrpc_run = async move {
         match cogrpc_opt {

@@ -7,10 +7,9 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::gateway::{free_port, Gateway, GatewayOptions};
+use support::gateway::{Gateway, GatewayOptions};
 
 #[test]
-#[ignore = "needs the cogrpc role (branch cogrpc) in the binary; un-ignore once it is on main"]
 fn serve_cargo_collection_with_the_js_cogrpc_client() {
     let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
     let setup = Command::new("sh")
@@ -20,13 +19,12 @@ fn serve_cargo_collection_with_the_js_cogrpc_client() {
     assert!(setup.success(), "npm setup failed");
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let cogrpc_port = free_port();
     let options = GatewayOptions {
         roles: Some("poweb,cogrpc".into()),
-        extra_args: vec!["--cogrpc-listen".into(), format!("127.0.0.1:{cogrpc_port}")],
         ..Default::default()
     };
     let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    let cogrpc_port = gateway.cogrpc_port;
     let output = Command::new("node")
         .current_dir(&interop)
         .arg("e2e/collect-cargo.mjs")
