@@ -112,3 +112,19 @@ fn killing_the_gateway_between_delivery_and_collection_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn unacknowledged_parcels_come_again_and_strangers_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::start(dir.path(), ADDRESS);
+    run_e2e(
+        "e2e/collection-refusals.mjs",
+        &[gateway.port.to_string(), gateway.pohttp_port.to_string()],
+        &[
+            "parcel received without acknowledging it",
+            "unacknowledged parcel collected again",
+            "acknowledged parcel is gone",
+            "handshake by a stranger refused",
+        ],
+    );
+}
