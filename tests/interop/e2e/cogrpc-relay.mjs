@@ -32,15 +32,18 @@ import {
   privateEndpointBehind,
   registerGatewayWithChannel,
   selfIssuedEndpoint,
-  startInternetEndpoint,
   toArrayBuffer,
   within,
 } from './lib/peers.mjs';
+import { startEndpoint } from './lib/endpoint.mjs';
 
 const [scenario, powebPort, pohttpPort, cogrpcPort, internetAddress, endpointPort] =
   process.argv.slice(2);
 if (!internetAddress) {
-  console.error('usage: cogrpc-relay.mjs <scenario> <poweb-port> <pohttp-port> <cogrpc-port> <internet-address> [endpoint-port]');
+  console.error(
+    'usage: cogrpc-relay.mjs <scenario> <poweb-port> <pohttp-port> <cogrpc-port> ' +
+      '<internet-address> [endpoint-port]',
+  );
   process.exit(2);
 }
 const poweb = PoWebClient.initLocal(Number(powebPort));
@@ -72,12 +75,17 @@ const has = (items, bytes) => items.some((item) => item.equals(bytes));
 
 async function toInternet() {
   const { privateGateway, endpoint } = await peers();
-  const internet = await startInternetEndpoint(endpointPort);
+  const internet = await startEndpoint(Number(endpointPort));
   const parcel = await parcelToInternet(endpoint, '0deadbeef', 'pong.test', 'in cargo');
   await deliverInCargo(privateGateway, [parcel]);
   ok('cargo acknowledged');
-  const received = await within(DELIVERY_DEADLINE_MS, 'parcel at the endpoint', internet.next());
-  assert.ok(received.equals(parcel), 'byte for byte');
+  const { body, type } = await within(
+    DELIVERY_DEADLINE_MS,
+    'parcel at the endpoint',
+    internet.received,
+  );
+  assert.equal(type, 'application/vnd.awala.parcel');
+  assert.ok(body.equals(parcel), 'byte for byte');
   ok('parcel reached the Internet endpoint byte for byte');
   internet.server.close();
 }
@@ -156,9 +164,14 @@ async function restart() {
   const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   await lines.next();
 
-  const internet = await startInternetEndpoint(endpointPort);
-  const received = await within(DELIVERY_DEADLINE_MS, 'parcel at the endpoint', internet.next());
-  assert.ok(received.equals(parcel), 'byte for byte');
+  const internet = await startEndpoint(Number(endpointPort));
+  const { body, type } = await within(
+    DELIVERY_DEADLINE_MS,
+    'parcel at the endpoint',
+    internet.received,
+  );
+  assert.equal(type, 'application/vnd.awala.parcel');
+  assert.ok(body.equals(parcel), 'byte for byte');
   ok('parcel from cargo acked before the kill reached the endpoint');
   internet.server.close();
 }

@@ -1,8 +1,6 @@
 // Peers built only with @relaycorp/relaynet-core and registered with @relaycorp/relaynet-poweb:
 // private gateways, private endpoints behind them, Internet endpoints, and the parcels they send;
-// cargo relayed with @relaycorp/cogrpc, and a PoHTTP server standing for an Internet endpoint.
-import { createServer } from 'node:http';
-
+// cargo relayed with @relaycorp/cogrpc.
 import { CogRPCClient } from '@relaycorp/cogrpc';
 import {
   Cargo,
@@ -211,33 +209,6 @@ export async function deliverCargo(port, cargoes) {
   } finally {
     client.close();
   }
-}
-
-/**
- * An Internet endpoint's PoHTTP server on `port`: answers 202 and keeps every parcel received;
- * `next()` resolves with the first parcel not yet taken.
- */
-export function startInternetEndpoint(port) {
-  const received = [];
-  const waiters = [];
-  const server = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      response.writeHead(202).end();
-      received.push(Buffer.concat(chunks));
-      waiters.splice(0).forEach((wake) => wake());
-    });
-  });
-  async function next() {
-    while (received.length === 0) {
-      await new Promise((resolve) => waiters.push(resolve));
-    }
-    return received.shift();
-  }
-  return new Promise((resolve) => {
-    server.listen(Number(port), '127.0.0.1', () => resolve({ server, next }));
-  });
 }
 
 /** Rejects with `what` unless `promise` settles within `ms`. */
