@@ -62,3 +62,57 @@ pub fn from_millis(millis: i64) -> Result<chrono::DateTime<chrono::Utc>, Backend
     chrono::DateTime::from_timestamp_millis(millis)
         .ok_or_else(|| BackendError::corrupt(format!("timestamp {millis} out of range")))
 }
+
+/// The next batch from a writer task's queue: waits for one item, then takes whatever else is
+/// already waiting, up to `max` in all. `None` once every sender is gone.
+pub async fn next_batch<T>(
+    receiver: &mut tokio::sync::mpsc::Receiver<T>,
+    max: usize,
+) -> Option<Vec<T>> {
+    let first = receiver.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match receiver.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// A pooled connection inside a write transaction taken up front (`BEGIN IMMEDIATE`), so it never
+/// has to upgrade from reader to writer (the source of `SQLITE_BUSY`). Group-commit writers use
+/// it with [`finish_transaction`].
+pub async fn begin_immediate(
+    pool: &SqlitePool,
+) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, BackendError> {
+    let mut connection = pool
+        .acquire()
+        .await
+        .map_err(|e| BackendError::from_sqlx("acquiring a connection", e))?;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *connection)
+        .await
+        .map_err(|e| BackendError::from_sqlx("beginning a batch", e))?;
+    Ok(connection)
+}
+
+/// Commits when `written` succeeded and rolls back otherwise, leaving the connection clean for
+/// the pool; returns `written`'s value once committed, or the first error.
+pub async fn finish_transaction<T>(
+    connection: &mut sqlx::SqliteConnection,
+    written: Result<T, BackendError>,
+) -> Result<T, BackendError> {
+    let committed = match written {
+        Ok(value) => sqlx::query("COMMIT")
+            .execute(&mut *connection)
+            .await
+            .map(|_| value)
+            .map_err(|e| BackendError::from_sqlx("committing a batch", e)),
+        Err(error) => Err(error),
+    };
+    if committed.is_err() {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+    }
+    committed
+}

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::to_millis;
+use crate::backends::sqlite::{begin_immediate, finish_transaction, next_batch, to_millis};
 
 /// Writes waiting for the writer task at most; senders wait past it.
 const QUEUE_CAPACITY: usize = 4096;
@@ -94,14 +94,7 @@ fn writer_gone() -> BackendError {
 }
 
 async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<WriteOp>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
         commit(&pool, batch).await;
     }
 }
@@ -114,23 +107,11 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// Runs `batch` in one transaction and answers every caller: with its own result when the
 /// commit succeeded, with the commit's error otherwise.
 async fn commit(pool: &SqlitePool, batch: Vec<WriteOp>) {
-    let mut connection = match pool.acquire().await {
-        Ok(connection) => connection,
-        Err(error) => return fail_all(batch, BackendError::from_sqlx("acquiring", error)),
-    };
-    // IMMEDIATE takes the write lock up front, so the transaction never upgrades (SQLITE_BUSY).
-    if let Err(error) = sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
-        .await
-    {
-        return fail_all(batch, BackendError::from_sqlx("beginning a batch", error));
-    }
-    let written = write_all(&mut connection, &batch).await;
-    let committed = match written {
-        Ok(outcomes) => match sqlx::query("COMMIT").execute(&mut *connection).await {
-            Ok(_) => Ok(outcomes),
-            Err(error) => Err(BackendError::from_sqlx("committing a batch", error)),
-        },
+    let committed = match begin_immediate(pool).await {
+        Ok(mut connection) => {
+            let written = write_all(&mut connection, &batch).await;
+            finish_transaction(&mut connection, written).await
+        }
         Err(error) => Err(error),
     };
     match committed {
@@ -147,11 +128,7 @@ async fn commit(pool: &SqlitePool, batch: Vec<WriteOp>) {
                 }
             }
         }
-        Err(error) => {
-            // Leave the connection clean for the pool whatever state the failure left.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-            fail_all(batch, error);
-        }
+        Err(error) => fail_all(batch, error),
     }
 }
 

@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::open_pool;
+use crate::backends::sqlite::{begin_immediate, finish_transaction, next_batch, open_pool};
 
 /// Largest object kept in the table; larger ones are files.
 pub const INLINE_LIMIT: usize = 64 * 1024;
@@ -121,14 +121,7 @@ fn writer_gone() -> BackendError {
 }
 
 async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<SmallOp>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
         commit(&pool, batch).await;
     }
 }
@@ -140,29 +133,16 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// Runs the batch in one transaction; every caller gets its result once the commit succeeded,
 /// or the error that stopped the batch.
 async fn commit(pool: &SqlitePool, batch: Vec<SmallOp>) {
-    let mut connection = match pool.acquire().await {
-        Ok(connection) => connection,
-        Err(error) => return fail_all(batch, &BackendError::from_sqlx("acquiring", error)),
-    };
-    if let Err(error) = sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
-        .await
-    {
-        return fail_all(batch, &BackendError::from_sqlx("beginning a batch", error));
-    }
-    let written = match write_all(&mut connection, &batch).await {
-        Ok(deleted) => match sqlx::query("COMMIT").execute(&mut *connection).await {
-            Ok(_) => Ok(deleted),
-            Err(error) => Err(BackendError::from_sqlx("committing a batch", error)),
-        },
+    let committed = match begin_immediate(pool).await {
+        Ok(mut connection) => {
+            let written = write_all(&mut connection, &batch).await;
+            finish_transaction(&mut connection, written).await
+        }
         Err(error) => Err(error),
     };
-    let deleted = match written {
+    let deleted = match committed {
         Ok(deleted) => deleted,
-        Err(error) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-            return fail_all(batch, &error);
-        }
+        Err(error) => return fail_all(batch, &error),
     };
     for (op, was_there) in batch.into_iter().zip(deleted) {
         match op {

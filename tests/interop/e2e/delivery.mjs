@@ -10,7 +10,6 @@
 // Prints one "ok <check>" line per check; exits 1 on the first failure.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
 
 import { PoWebClient } from '@relaycorp/relaynet-poweb';
 import {
@@ -28,6 +27,7 @@ import {
   registerPrivateGateway,
   selfIssuedEndpoint,
 } from './lib/peers.mjs';
+import { startEndpoint } from './lib/endpoint.mjs';
 
 const [scenario, powebPort, pohttpPort, endpointPort] = process.argv.slice(2);
 const poweb = PoWebClient.initLocal(Number(powebPort));
@@ -88,23 +88,6 @@ async function powebRefused() {
     return true;
   });
   ok('poweb expired parcel refused');
-}
-
-/** Runs an Internet endpoint on `port` that resolves with the first parcel posted to it. */
-function startEndpoint(port) {
-  let resolveParcel;
-  const received = new Promise((resolve) => {
-    resolveParcel = resolve;
-  });
-  const server = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      response.writeHead(202).end();
-      resolveParcel({ body: Buffer.concat(chunks), type: request.headers['content-type'] });
-    });
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, received })));
 }
 
 async function toInternet(late) {

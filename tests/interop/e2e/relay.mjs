@@ -11,7 +11,6 @@
 // Prints one "ok <check>" line per check; exits 1 on the first failure.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
 import readline from 'node:readline';
 
 import { PoWebClient } from '@relaycorp/relaynet-poweb';
@@ -26,6 +25,7 @@ import {
   registerPrivateGateway,
   selfIssuedEndpoint,
 } from './lib/peers.mjs';
+import { startEndpoint } from './lib/endpoint.mjs';
 
 const [scenario, powebPort, pohttpPort, endpointPort] = process.argv.slice(2);
 const poweb = PoWebClient.initLocal(Number(powebPort));
@@ -62,22 +62,6 @@ async function pgToPg() {
   ok('acknowledged parcel is gone');
 }
 
-function startEndpoint(port) {
-  let resolveParcel;
-  const received = new Promise((resolve) => {
-    resolveParcel = resolve;
-  });
-  const server = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      response.writeHead(202).end();
-      resolveParcel(Buffer.concat(chunks));
-    });
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, received })));
-}
-
 async function restart() {
   const privateGateway = await registerPrivateGateway(poweb);
   const recipient = await privateEndpointBehind(privateGateway);
@@ -101,7 +85,7 @@ async function restart() {
     console.error('queued parcel did not reach the endpoint in time');
     process.exit(1);
   }, 60_000);
-  assert.equal(digest(await endpoint.received), digest(outbound));
+  assert.equal(digest((await endpoint.received).body), digest(outbound));
   clearTimeout(timeout);
   ok('queued parcel delivered after the restart');
   endpoint.server.close();
