@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::cargo_batcher::StreamingBatcher;
@@ -35,6 +36,8 @@ use crate::protocols::cogrpc::{CargoDelivery, CollectCargoStep};
 /// Parcel index entries read per query; their bodies are fetched one at a time. Tiny in tests,
 /// so that a few parcels cross page boundaries.
 const PARCEL_PAGE: usize = if cfg!(test) { 7 } else { 100 };
+/// Parcel bodies read ahead of the batch being filled.
+const BODY_PREFETCH: usize = 8;
 /// Parcel collections read per query (a PCA is a few hundred octets).
 const COLLECTION_PAGE: usize = if cfg!(test) { 5 } else { MAX_PAGE };
 
@@ -155,7 +158,8 @@ impl CargoBuilder {
         }
     }
 
-    /// Stored parcels in sequence order, bodies fetched one at a time.
+    /// Stored parcels in sequence order. Bodies are fetched a few at a time ahead of the batch
+    /// being filled (reads overlap, memory stays bounded by [`BODY_PREFETCH`] bodies).
     async fn add_parcels(&mut self) -> Result<Flow, CollectError> {
         let backends = self.context.backends.clone();
         let failed = || CollectError::backend(CollectCargoStep::CargoGeneration);
@@ -175,24 +179,30 @@ impl CargoBuilder {
                 return Ok(Flow::Continue);
             };
             after_sequence = last.sequence;
-            for entry in page {
+            let fitting = page.into_iter().filter(|entry| {
                 let oversized = usize::try_from(entry.size).map_or(true, |size| {
                     size > crate::protocols::awala::limits::MAX_CARGO_MESSAGE_LENGTH
                 });
                 if oversized {
                     tracing::warn!(pg_id = %self.plan.pg_id, size = entry.size, "skipping a parcel too large for cargo");
-                    continue;
                 }
-                // Collected over PoWeb or acknowledged by a PCA since it was listed.
-                let Some(body) = backends
-                    .objects
-                    .get(&entry.object_key)
-                    .await
-                    .map_err(failed())?
-                else {
+                !oversized
+            });
+            let mut bodies = futures::stream::iter(fitting.collect::<Vec<_>>())
+                .map(|entry| {
+                    let objects = backends.objects.clone();
+                    async move {
+                        let body = objects.get(&entry.object_key).await;
+                        body.map(|body| (entry.expiry, body))
+                    }
+                })
+                .buffered(BODY_PREFETCH);
+            while let Some(fetched) = bodies.next().await {
+                // `None`: collected over PoWeb or acknowledged by a PCA since it was listed.
+                let (expiry, Some(body)) = fetched.map_err(failed())? else {
                     continue;
                 };
-                if self.add(body.to_vec(), entry.expiry).await? == Flow::CourierGone {
+                if self.add(body.to_vec(), expiry).await? == Flow::CourierGone {
                     return Ok(Flow::CourierGone);
                 }
             }

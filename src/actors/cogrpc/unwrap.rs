@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use thiserror::Error;
 
 use crate::actors::gateway::GatewayContext;
@@ -113,10 +114,20 @@ pub async fn unwrap_cargo(
         session_key_updated: opened.session_key_updated,
         ..UnwrapReport::default()
     };
-    for item in opened.items {
+    let mut items = opened.items.into_iter().peekable();
+    while let Some(item) = items.next() {
         match classify_item(&item) {
             CargoItem::Parcel => {
-                route_parcel(router, item, &opened.sender_id, now, &mut report).await?
+                // A run of parcels is routed concurrently, so their durable writes share group
+                // commits; one at a time, each parcel waited for its own fsyncs. Items of other
+                // kinds keep their place relative to the run.
+                let mut run = vec![item];
+                while let Some(next) =
+                    items.next_if(|next| classify_item(next) == CargoItem::Parcel)
+                {
+                    run.push(next);
+                }
+                route_parcels(router, run, &opened.sender_id, now, &mut report).await?;
             }
             CargoItem::Pca => honour_pca(context, &item, &opened.sender_id, &mut report).await?,
             CargoItem::CertificateRotation => {
@@ -209,23 +220,29 @@ async fn session_private_key(
     })
 }
 
-async fn route_parcel(
+/// Parcels of one cargo routed at once at most (their writes share group commits).
+const ROUTING_CONCURRENCY: usize = 256;
+
+async fn route_parcels(
     router: &ParcelRouter,
-    parcel: Vec<u8>,
+    parcels: Vec<Vec<u8>>,
     sender_id: &str,
     now: DateTime<Utc>,
     report: &mut UnwrapReport,
 ) -> Result<(), UnwrapError> {
-    match router
-        .route_from_private_gateway(Bytes::from(parcel), sender_id, now)
-        .await
-    {
-        Ok(_) => report.parcels_routed += 1,
-        Err(RouteError::Backend(error)) => return Err(UnwrapError::Backend(error)),
-        // Malformed, invalid, or failing on its own bytes: retrying cannot help this parcel.
-        Err(error) => {
-            tracing::info!(%error, pg_id = sender_id, "skipping a parcel in cargo");
-            report.parcels_skipped += 1;
+    let mut routed = futures::stream::iter(parcels)
+        .map(|parcel| router.route_from_private_gateway(Bytes::from(parcel), sender_id, now))
+        .buffered(ROUTING_CONCURRENCY);
+    while let Some(result) = routed.next().await {
+        match result {
+            Ok(_) => report.parcels_routed += 1,
+            // The whole cargo is retried; parcels already stored are simply stored again.
+            Err(RouteError::Backend(error)) => return Err(UnwrapError::Backend(error)),
+            // Malformed, invalid, or failing on its own bytes: retrying cannot help this parcel.
+            Err(error) => {
+                tracing::info!(%error, pg_id = sender_id, "skipping a parcel in cargo");
+                report.parcels_skipped += 1;
+            }
         }
     }
     Ok(())
