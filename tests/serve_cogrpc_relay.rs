@@ -97,6 +97,18 @@ fn a_parcel_stored_via_pohttp_comes_back_in_cargo() {
 }
 
 #[test]
+fn a_cargo_over_4_4_mb_decrypts_with_relaynet_core() {
+    scenario(
+        "large-cargo",
+        false,
+        &[
+            "two 3 MB parcels stored via PoHTTP",
+            "a cargo over 4.4 MB decrypts with relaynet-core",
+        ],
+    );
+}
+
+#[test]
 fn pcas_come_before_parcels_in_collected_cargo() {
     scenario(
         "pca-first",

@@ -8,6 +8,7 @@
 //                this script runs on endpoint-port) byte for byte
 //   from-pohttp  a parcel stored via PoHTTP comes back in collected cargo, which validates and
 //                decrypts as the private gateway's own
+//   large-cargo  the same with a cargo over 4.4 MB (relaynet-core's own envelopes stop there)
 //   pca-first    with a collection record (Internet-bound parcel over PoWeb) and a reply parcel
 //                both pending, the cargo lists the PCA before the reply parcel
 //   pca-deletes  a parcel acknowledged by a PCA in delivered cargo is never collected again
@@ -103,6 +104,21 @@ async function fromPohttp() {
   ok('cargo carries the parcel byte for byte');
 }
 
+/**
+ * Two 3 MB parcels make one cargo whose plaintext is over 4,400,265 octets, the size past which
+ * relaynet-core cannot decrypt its own envelopes: ours must still open.
+ */
+async function largeCargo() {
+  const { privateGateway, endpoint, internetEndpoint } = await peers();
+  const payload = Buffer.alloc(3_000_000, 7);
+  const first = await storeViaPohttp(internetEndpoint, endpoint, payload, 'large-1');
+  const second = await storeViaPohttp(internetEndpoint, endpoint, payload, 'large-2');
+  ok('two 3 MB parcels stored via PoHTTP');
+  const items = await collectItems(cogrpcPort, privateGateway);
+  assert.ok(has(items, first) && has(items, second), 'both parcels are in the cargo');
+  ok('a cargo over 4.4 MB decrypts with relaynet-core');
+}
+
 async function pcaFirst() {
   const { privateGateway, endpoint, internetEndpoint } = await peers();
   const outbound = await parcelToInternet(endpoint, internetEndpoint.id, 'pong.test', 'ping', {
@@ -179,6 +195,7 @@ async function restart() {
 const scenarios = {
   'to-internet': toInternet,
   'from-pohttp': fromPohttp,
+  'large-cargo': largeCargo,
   'pca-first': pcaFirst,
   'pca-deletes': pcaDeletes,
   restart,
