@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 use support::gateway::{free_port, Gateway, GatewayOptions};
-use support::node::{interop_dir, run_e2e};
+use support::node::{run_e2e, PausingScript};
 
 const ADDRESS: &str = "gw.example.com";
 const SCRIPT: &str = "e2e/cogrpc-relay.mjs";
@@ -150,43 +148,15 @@ fn cargo_acked_before_a_kill_is_unwrapped_after_the_restart() {
         ..options(true, endpoint_port)
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &before);
-    let mut node = Command::new("node")
-        .current_dir(interop_dir())
-        .arg(SCRIPT)
-        .args(args("restart", &gateway, endpoint_port))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run node");
-    let mut stdout = BufReader::new(node.stdout.take().expect("stdout"));
-    let mut transcript = String::new();
-    loop {
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line).expect("read node output");
-        transcript.push_str(&line);
-        assert!(read > 0, "node exited before the restart:\n{transcript}");
-        if line.trim() == "restart" {
-            break;
-        }
-    }
+    let script =
+        PausingScript::start_until_restart(SCRIPT, &args("restart", &gateway, endpoint_port));
     // SIGKILL right after the ack: no graceful shutdown, no unwrapping.
     drop(gateway);
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &after);
-    writeln!(node.stdin.as_mut().expect("stdin"), "restarted").expect("write stdin");
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("read node output");
-    transcript.push_str(&rest);
-    let status = node.wait().expect("wait node");
-    assert!(status.success(), "node failed:\n{transcript}");
-    for check in [
+    script.resume_and_check(&[
         "cargo acknowledged before the restart",
         "parcel from cargo acked before the kill reached the endpoint",
-    ] {
-        assert!(
-            transcript.contains(&format!("ok {check}")),
-            "missing {check:?}:\n{transcript}"
-        );
-    }
+    ]);
     let status = gateway.stop();
     assert!(status.success(), "clean exit: {status}");
 }

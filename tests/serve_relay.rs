@@ -4,11 +4,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-
 use support::gateway::{free_port, Gateway, GatewayOptions};
-use support::node::{interop_dir, run_e2e};
+use support::node::{run_e2e, PausingScript};
 
 const ADDRESS: &str = "gw.example.com";
 
@@ -71,46 +68,23 @@ fn killing_the_gateway_between_delivery_and_collection_loses_nothing() {
         ports: Some((free_port(), free_port(), free_port())),
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
-    let mut node = Command::new("node")
-        .current_dir(interop_dir())
-        .args(["e2e/relay.mjs", "restart"])
-        .arg(gateway.port.to_string())
-        .arg(gateway.pohttp_port.to_string())
-        .arg(endpoint_port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run node");
-    let mut stdout = BufReader::new(node.stdout.take().expect("stdout"));
-    let mut transcript = String::new();
-    loop {
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line).expect("read node output");
-        transcript.push_str(&line);
-        assert!(read > 0, "node exited before the restart:\n{transcript}");
-        if line.trim() == "restart" {
-            break;
-        }
-    }
+    let script = PausingScript::start_until_restart(
+        "e2e/relay.mjs",
+        &[
+            "restart".into(),
+            gateway.port.to_string(),
+            gateway.pohttp_port.to_string(),
+            endpoint_port.to_string(),
+        ],
+    );
     // SIGKILL: no graceful shutdown, so only what was durable when 202 was sent survives.
     drop(gateway);
     let _gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
-    writeln!(node.stdin.as_mut().expect("stdin"), "restarted").expect("write stdin");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read node output");
-    transcript.push_str(&rest);
-    let status = node.wait().expect("wait node");
-    assert!(status.success(), "node failed:\n{transcript}");
-    for check in [
+    script.resume_and_check(&[
         "parcels accepted before the restart",
         "stored parcel collected after the restart",
         "queued parcel delivered after the restart",
-    ] {
-        assert!(
-            transcript.contains(&format!("ok {check}")),
-            "missing {check:?}:\n{transcript}"
-        );
-    }
+    ]);
 }
 
 #[test]

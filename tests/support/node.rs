@@ -42,3 +42,68 @@ pub fn run_e2e(script: &str, args: &[String], checks: &[&str]) -> String {
     }
     stdout
 }
+
+/// A Node e2e script that pauses half-way: it prints `restart` and waits for a line on stdin
+/// while the test restarts (or kills and restarts) the gateway.
+pub struct PausingScript {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    transcript: String,
+}
+
+impl PausingScript {
+    /// Starts `node <script> <args>` and returns once it printed `restart`.
+    pub fn start_until_restart(script: &str, args: &[String]) -> PausingScript {
+        use std::io::BufRead;
+        let mut child = Command::new("node")
+            .current_dir(interop_dir())
+            .arg(script)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run node");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut paused = PausingScript {
+            child,
+            stdout,
+            transcript: String::new(),
+        };
+        loop {
+            let mut line = String::new();
+            let read = paused
+                .stdout
+                .read_line(&mut line)
+                .expect("read node output");
+            paused.transcript.push_str(&line);
+            assert!(
+                read > 0,
+                "node exited before the restart:\n{}",
+                paused.transcript
+            );
+            if line.trim() == "restart" {
+                return paused;
+            }
+        }
+    }
+
+    /// Lets the script go on, waits for it, and checks it printed every `ok <check>` line.
+    pub fn resume_and_check(mut self, checks: &[&str]) {
+        use std::io::{Read, Write};
+        writeln!(self.child.stdin.as_mut().expect("stdin"), "restarted").expect("write stdin");
+        let mut rest = String::new();
+        self.stdout
+            .read_to_string(&mut rest)
+            .expect("read node output");
+        self.transcript.push_str(&rest);
+        let status = self.child.wait().expect("wait node");
+        assert!(status.success(), "node failed:\n{}", self.transcript);
+        for check in checks {
+            assert!(
+                self.transcript.contains(&format!("ok {check}")),
+                "missing {check:?}:\n{}",
+                self.transcript
+            );
+        }
+    }
+}
