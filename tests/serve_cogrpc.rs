@@ -5,26 +5,18 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use awala_gateway::backends::objects::{LocalObjectStore, ObjectStore};
 use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
 use support::gateway::{Gateway, GatewayOptions};
+use support::node::run_e2e;
 
 /// Generous: a debug build unwraps cargo slowly on a loaded machine.
 const UNWRAP_DEADLINE: Duration = Duration::from_secs(120);
 
 #[test]
 fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
-    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    let setup = Command::new("sh")
-        .arg(interop.join("setup.sh"))
-        .status()
-        .expect("run setup.sh");
-    assert!(setup.success(), "npm setup failed");
-
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("data");
     let parcel_out = dir.path().join("relayed.parcel");
@@ -33,27 +25,19 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(&data_dir, "gw.example.com", &options);
-    let output = Command::new("node")
-        .current_dir(&interop)
-        .arg("e2e/cogrpc-deliver.mjs")
-        .arg(format!("http://127.0.0.1:{}", gateway.port))
-        .arg(gateway.cogrpc_port.to_string())
-        .arg("gw.example.com")
-        .arg(&parcel_out)
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    let stdout = run_e2e(
+        "e2e/cogrpc-deliver.mjs",
+        &[
+            format!("http://127.0.0.1:{}", gateway.port),
+            gateway.cogrpc_port.to_string(),
+            "gw.example.com".into(),
+            parcel_out.display().to_string(),
+        ],
+        &[
+            "registered two private gateways",
+            "every cargo acknowledged with its id",
+        ],
     );
-    for check in [
-        "ok registered two private gateways",
-        "ok every cargo acknowledged with its id",
-    ] {
-        assert!(stdout.contains(check), "missing {check:?} in:\n{stdout}");
-    }
     let object_key = |prefix: &str| {
         stdout
             .lines()
