@@ -4,45 +4,26 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::{self, Data, Payload};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::{deliver, PohttpState};
-use crate::actors::poweb::server::{outcome, routing_reply, shed, UNROUTED};
+use crate::actors::poweb::server::{
+    bind_routed, outcome, routing_reply, shed, BoundServer, UNROUTED,
+};
 use crate::protocols::pohttp::PohttpEndpoint;
 use crate::protocols::poweb::media;
 use crate::telemetry::Binding;
 
-/// How long in-flight requests may finish after SIGINT/SIGTERM.
-const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
-/// Server workers (threads); parsing runs on the blocking pool, so two keep accept latency low.
-const WORKERS: usize = 2;
 const BINDING: Binding = Binding::Pohttp;
 
-/// A bound PoHTTP server, not yet awaited.
-pub struct PohttpServer {
-    pub server: Server,
-    pub addresses: Vec<SocketAddr>,
-}
+/// A bound PoHTTP server.
+pub type PohttpServer = BoundServer;
 
 /// Binds the PoHTTP server on `listen`; it handles SIGINT/SIGTERM like PoWeb's.
 pub fn bind(state: PohttpState, listen: SocketAddr) -> std::io::Result<PohttpServer> {
-    let data = Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(dispatch))
-    })
-    .workers(WORKERS)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-    .bind(listen)?;
-    let addresses = server.addrs();
-    Ok(PohttpServer {
-        server: server.run(),
-        addresses,
-    })
+    bind_routed(state, listen, dispatch)
 }
 
 async fn dispatch(

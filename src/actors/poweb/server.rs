@@ -30,27 +30,45 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// stalling health checks without multiplying memory on large machines.
 const WORKERS: usize = 2;
 
-/// A bound PoWeb server, not yet awaited.
-pub struct PowebServer {
+/// A bound HTTP server (PoWeb or PoHTTP), not yet awaited.
+pub struct BoundServer {
     pub server: Server,
     /// The addresses actually bound (a `:0` port resolved).
     pub addresses: Vec<SocketAddr>,
 }
 
+/// A bound PoWeb server.
+pub type PowebServer = BoundServer;
+
 /// Binds the PoWeb server on `listen`. The returned server handles SIGINT and SIGTERM itself:
 /// it stops accepting, lets requests finish for up to ten seconds, then resolves.
 pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServer> {
+    bind_routed(state, listen, dispatch)
+}
+
+/// Binds an HTTP binding whose one default service, `dispatch`, routes every request itself
+/// (with the codec's closed endpoint enum), shared by PoWeb and PoHTTP.
+pub(crate) fn bind_routed<S, F, Fut>(
+    state: S,
+    listen: SocketAddr,
+    dispatch: F,
+) -> std::io::Result<BoundServer>
+where
+    S: Send + Sync + 'static,
+    F: Fn(HttpRequest, Payload, Data<S>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = HttpResponse> + 'static,
+{
     let data = Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .default_service(web::to(dispatch))
+            .default_service(web::to(dispatch.clone()))
     })
     .workers(WORKERS)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .bind(listen)?;
     let addresses = server.addrs();
-    Ok(PowebServer {
+    Ok(BoundServer {
         server: server.run(),
         addresses,
     })
