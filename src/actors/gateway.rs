@@ -1,8 +1,8 @@
 //! What every binding and worker of one gateway process shares: the backends, the identity, the
-//! configuration they need, the metrics and the certificate-signature cache.
+//! configuration they need, the metrics and the certificate caches.
 //!
 //! Nothing here is state an actor could not rebuild: the identity is a cache of the metadata
-//! store, the signature cache only remembers verifications.
+//! store, the caches only remember parses and verifications.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use crate::actors::identity::GatewayIdentity;
 use crate::backends::Backends;
 use crate::config::LimitsConfig;
 use crate::protocols::awala::cms::{verify_detached, CmsError};
-use crate::protocols::awala::pki::SignatureCache;
 use crate::protocols::awala::pki::{build_certification_path, Certificate, PkiError};
+use crate::protocols::awala::pki::{CertificateCache, SignatureCache};
 use crate::protocols::awala::ramf::ValidationContext;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 use crate::telemetry::Metrics;
@@ -30,6 +30,8 @@ pub struct GatewayContext {
     pub limits: LimitsConfig,
     pub metrics: Metrics,
     pub signature_cache: Arc<SignatureCache>,
+    /// Parsed sender chains, which every parcel of a sender repeats.
+    pub certificate_cache: Arc<CertificateCache>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -64,6 +66,7 @@ impl GatewayContext {
             limits,
             metrics,
             signature_cache: Arc::new(SignatureCache::new()),
+            certificate_cache: Arc::new(CertificateCache::new()),
         }
     }
 
@@ -99,7 +102,9 @@ impl GatewayContext {
         now: DateTime<Utc>,
     ) -> Result<Certificate, PeerAuthError> {
         let verified = verify_detached(signature, oid, plaintext)?;
-        let signer = Certificate::from_der(&verified.signer_certificate_der)
+        let signer = self
+            .certificate_cache
+            .parse(&verified.signer_certificate_der)
             .map_err(PeerAuthError::Certificate)?;
         let anchors = self.identity.trust_anchors(now);
         build_certification_path(&signer, &[], &anchors, now, Some(&self.signature_cache))

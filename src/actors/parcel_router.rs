@@ -134,7 +134,7 @@ impl ParcelRouter {
     ) -> Result<Checked, RouteError> {
         let context = self.context.clone();
         tokio::task::spawn_blocking(move || {
-            let parcel = Parcel::deserialize(&parcel_bytes)?;
+            let parcel = Parcel::deserialize_cached(&parcel_bytes, &context.certificate_cache)?;
             let validation = context.validation_context(now);
             let for_private_peer = force_trusted
                 || context.is_own_address(parcel.recipient().internet_address.as_deref());

@@ -194,7 +194,7 @@ fn check_cargo(
     cargo_bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), DeliverError> {
-    let cargo = Cargo::deserialize(cargo_bytes)?;
+    let cargo = Cargo::deserialize_cached(cargo_bytes, &context.certificate_cache)?;
     let anchors = context.identity.trust_anchors(now);
     cargo.validate_with_trust(&anchors, &context.validation_context(now))?;
     if cargo.recipient().id != context.identity.node_id() {

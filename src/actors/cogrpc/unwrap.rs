@@ -145,8 +145,9 @@ async fn open_cargo(
     context: &Arc<GatewayContext>,
     cargo_bytes: Bytes,
 ) -> Result<Opened, UnwrapError> {
+    let certificates = context.certificate_cache.clone();
     let (cargo, envelope) = blocking(move || {
-        let cargo = Cargo::deserialize(&cargo_bytes)?;
+        let cargo = Cargo::deserialize_cached(&cargo_bytes, &certificates)?;
         let envelope = session_envelope_info(cargo.payload())
             .map_err(|error| UnwrapError::Undecryptable(error.to_string()))?;
         Ok::<_, UnwrapError>((cargo, envelope))

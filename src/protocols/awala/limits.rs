@@ -43,6 +43,8 @@ pub const MAX_PATH_LENGTH_CONSTRAINT: u8 = 2;
 pub const MAX_PSS_SALT_LENGTH: usize = 512;
 /// Successful signature checks remembered by a path validation cache.
 pub const SIGNATURE_CACHE_CAPACITY: usize = 16_384;
+/// Parsed certificates remembered for the chains that parcels repeat (a few KiB each).
+pub const CERTIFICATE_CACHE_CAPACITY: usize = 4_096;
 
 /// How far in the future a message's creation date may be before we reject it. The libraries
 /// allow none (senders back-date instead); a small window is harmless and spares clock-skewed

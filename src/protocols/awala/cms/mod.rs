@@ -48,4 +48,4 @@ pub use enveloped_data::{
     SessionEnvelopeInfo,
 };
 pub use error::CmsError;
-pub use signed_data::{sign, verify, SignedDataVerified};
+pub use signed_data::{sign, verify, verify_resolving, SignedDataResolved, SignedDataVerified};

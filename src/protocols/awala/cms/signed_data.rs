@@ -182,25 +182,10 @@ fn verify_parsed(
     parsed: &ParsedSignedData<'_>,
     content_parts: &[&[u8]],
 ) -> Result<SignedDataVerified, CmsError> {
-    let signer = &parsed.signer;
-    if digest_parts(signer.hash, content_parts)?.as_ref() != signer.message_digest {
-        return Err(CmsError::invalid(
-            "message digest attribute does not match the content",
-        ));
-    }
     let signer_index = parsed.signer_certificate_index()?;
     let signer_certificate = &parsed.certificates[signer_index];
     let public_key = rsa_public_key(signer_certificate.spki)?;
-    // Re-tag the received [0] IMPLICIT attributes as SET; never re-encode them.
-    let mut attributes_as_set = Vec::with_capacity(signer.signed_attributes.len());
-    attributes_as_set.push(TAG_SET);
-    attributes_as_set.extend_from_slice(&signer.signed_attributes[1..]);
-    let valid = public_key
-        .verify_pss(&attributes_as_set, signer.signature, signer.pss)
-        .map_err(|e| CmsError::internal(e.to_string()))?;
-    if !valid {
-        return Err(CmsError::invalid("signature does not verify"));
-    }
+    check_signature(parsed, content_parts, &public_key)?;
     Ok(SignedDataVerified {
         plaintext: Vec::new(),
         signer_certificate_der: signer_certificate.der.to_vec(),
@@ -212,8 +197,73 @@ fn verify_parsed(
             .filter(|(index, _)| *index != signer_index)
             .map(|(_, certificate)| certificate.der.to_vec())
             .collect(),
-        hash: signer.hash,
+        hash: parsed.signer.hash,
     })
+}
+
+/// What [`verify_resolving`] established, with the certificates in the caller's type.
+#[derive(Debug, Clone)]
+pub struct SignedDataResolved<C> {
+    pub plaintext: Vec<u8>,
+    pub signer_certificate: C,
+    /// The other embedded certificates, in the order received.
+    pub other_certificates: Vec<C>,
+    pub hash: HashAlgorithm,
+}
+
+/// [`verify`], with every embedded certificate turned into the caller's type by `resolve` and
+/// the signer's key taken from that value by `public_key`: a caller that remembers parsed
+/// certificates spares parsing each key again. The checks and their order are `verify`'s.
+pub fn verify_resolving<C, E: From<CmsError>>(
+    content_info: &[u8],
+    mut resolve: impl FnMut(&[u8]) -> Result<C, E>,
+    public_key: impl Fn(&C) -> &IdentityPublicKey,
+) -> Result<SignedDataResolved<C>, E> {
+    let der = ber::normalize(content_info)?;
+    let parsed = parse_content_info(&der)?;
+    let content = parsed
+        .encapsulated_content
+        .ok_or_else(|| CmsError::invalid("signed data has no encapsulated content"))?;
+    let signer_index = parsed.signer_certificate_index()?;
+    let signer_certificate = resolve(parsed.certificates[signer_index].der)?;
+    check_signature(&parsed, &[content], public_key(&signer_certificate))?;
+    let mut other_certificates = Vec::with_capacity(parsed.certificates.len() - 1);
+    for (index, certificate) in parsed.certificates.iter().enumerate() {
+        if index != signer_index {
+            other_certificates.push(resolve(certificate.der)?);
+        }
+    }
+    Ok(SignedDataResolved {
+        plaintext: content.to_vec(),
+        signer_certificate,
+        other_certificates,
+        hash: parsed.signer.hash,
+    })
+}
+
+/// The digest attribute against the content, then the signature over the attributes.
+fn check_signature(
+    parsed: &ParsedSignedData<'_>,
+    content_parts: &[&[u8]],
+    public_key: &IdentityPublicKey,
+) -> Result<(), CmsError> {
+    let signer = &parsed.signer;
+    if digest_parts(signer.hash, content_parts)?.as_ref() != signer.message_digest {
+        return Err(CmsError::invalid(
+            "message digest attribute does not match the content",
+        ));
+    }
+    // Re-tag the received [0] IMPLICIT attributes as SET; never re-encode them.
+    let mut attributes_as_set = Vec::with_capacity(signer.signed_attributes.len());
+    attributes_as_set.push(TAG_SET);
+    attributes_as_set.extend_from_slice(&signer.signed_attributes[1..]);
+    let valid = public_key
+        .verify_pss(&attributes_as_set, signer.signature, signer.pss)
+        .map_err(|e| CmsError::internal(e.to_string()))?;
+    if !valid {
+        return Err(CmsError::invalid("signature does not verify"));
+    }
+    Ok(())
 }
 
 fn digest_parts(

@@ -11,11 +11,13 @@
 //! - [`issue`]: issuing certificates with the Awala profile.
 //! - [`path`]: building and validating certification paths.
 //! - [`cache`]: [`SignatureCache`], which spares repeated RSA checks of the same chain.
+//! - [`certificate_cache`]: [`CertificateCache`], which spares parsing the same chain again.
 //! - [`error`]: the [`PkiError`] type.
 
 pub mod algorithm;
 pub mod cache;
 pub mod certificate;
+pub mod certificate_cache;
 pub mod error;
 pub mod issue;
 mod lenient;
@@ -25,6 +27,7 @@ pub(crate) mod testing;
 
 pub use cache::SignatureCache;
 pub use certificate::Certificate;
+pub use certificate_cache::CertificateCache;
 pub use error::PkiError;
 pub use issue::{
     issue_certificate, issue_delivery_authorization, issue_endpoint_certificate,

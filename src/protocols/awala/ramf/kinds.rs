@@ -10,7 +10,7 @@ use crate::protocols::awala::limits::{
     MAX_PARCEL_LENGTH, MAX_RAMF_MESSAGE_EMIT_LENGTH, MAX_RAMF_MESSAGE_LENGTH,
 };
 use crate::protocols::awala::messages::MessageType;
-use crate::protocols::awala::pki::Certificate;
+use crate::protocols::awala::pki::{Certificate, CertificateCache};
 
 macro_rules! ramf_kind {
     ($(#[$doc:meta])* $name:ident, $message_type:expr, $what:literal, $read_limit:expr, $write_limit:expr) => {
@@ -21,7 +21,17 @@ macro_rules! ramf_kind {
         impl $name {
             /// Parses and verifies the signature (not the trust: see `validation`).
             pub fn deserialize(bytes: &[u8]) -> Result<Self, RamfError> {
-                RamfMessage::deserialize($message_type, bytes, $read_limit, $what).map($name)
+                RamfMessage::deserialize($message_type, bytes, $read_limit, $what, None).map($name)
+            }
+
+            /// [`Self::deserialize`], taking the embedded certificates from `certificates`
+            /// when they were parsed before.
+            pub fn deserialize_cached(
+                bytes: &[u8],
+                certificates: &CertificateCache,
+            ) -> Result<Self, RamfError> {
+                RamfMessage::deserialize($message_type, bytes, $read_limit, $what, Some(certificates))
+                    .map($name)
             }
 
             /// Signs `draft` with `sender_key`, attaching the sender certificate and its CAs.

@@ -7,7 +7,7 @@ use crate::protocols::awala::cms::signed_data;
 use crate::protocols::awala::keys::{HashAlgorithm, IdentityPrivateKey};
 use crate::protocols::awala::limits::MAX_CERTIFICATES_PER_MESSAGE;
 use crate::protocols::awala::messages::{FieldSet, MessageType, Recipient};
-use crate::protocols::awala::pki::Certificate;
+use crate::protocols::awala::pki::{Certificate, CertificateCache};
 
 /// What a sender chooses for a new message; the signature and certificates are added when it is
 /// serialised.
@@ -60,29 +60,34 @@ pub struct RamfMessage {
 }
 
 impl RamfMessage {
+    /// Parses and verifies; with `certificates`, the embedded chain is taken from (and added
+    /// to) that cache instead of being parsed again.
     pub(super) fn deserialize(
         message_type: MessageType,
         bytes: &[u8],
         limit: usize,
         what: &'static str,
+        certificates: Option<&CertificateCache>,
     ) -> Result<Self, RamfError> {
         check_length(what, bytes.len(), limit)?;
         let signed_data = message_type
             .strip(bytes)
             .map_err(RamfError::FormatSignature)?;
-        let verified = signed_data::verify(signed_data)?;
+        let parse = |der: &[u8]| match certificates {
+            Some(cache) => cache.parse(der),
+            None => Certificate::from_der(der),
+        };
+        let verified = signed_data::verify_resolving(
+            signed_data,
+            |der| parse(der).map_err(RamfError::from),
+            Certificate::subject_public_key,
+        )?;
         let fields = FieldSet::decode(&verified.plaintext).map_err(RamfError::FieldSet)?;
-        let sender_certificate = Certificate::from_der(&verified.signer_certificate_der)?;
-        let sender_ca_certificates = verified
-            .other_certificates_der
-            .iter()
-            .map(|der| Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(RamfMessage {
             message_type,
             fields,
-            sender_certificate,
-            sender_ca_certificates,
+            sender_certificate: verified.signer_certificate,
+            sender_ca_certificates: verified.other_certificates,
             signature_hash: verified.hash,
         })
     }
