@@ -212,18 +212,29 @@ where
     let mut task = AbortOnDrop(actix_rt::spawn(work));
     match (&mut task.0).await {
         Ok(output) => Ok(output),
-        Err(error) if error.is_panic() => {
-            let payload = error.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            Err(PanicError { message })
-        }
+        Err(error) if error.is_panic() => Err(PanicError::from_payload(error.into_panic())),
         Err(_) => Err(PanicError {
             message: "task cancelled".to_owned(),
         }),
+    }
+}
+
+/// [`protect`] for short synchronous work run where it is called (no task, no thread hop): a
+/// panic inside comes back as a [`PanicError`].
+pub fn protect_sync<T>(work: impl FnOnce() -> T) -> Result<T, PanicError> {
+    // The work's captures are dropped with it on a panic and nothing observes them afterwards,
+    // so no broken invariant can leak out.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(PanicError::from_payload)
+}
+
+impl PanicError {
+    fn from_payload(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        PanicError { message }
     }
 }
 
@@ -908,6 +919,13 @@ mod tests {
             failed.map_err(|e| e.message),
             Err::<(), _>("bad bytes".to_owned())
         );
+    }
+
+    #[test]
+    fn protect_sync_turns_a_panic_into_an_error() {
+        assert_eq!(protect_sync(|| 2 + 2), Ok(4));
+        let failed = protect_sync(|| -> () { panic!("bad {}", "bytes") });
+        assert_eq!(failed.map_err(|e| e.message), Err("bad bytes".to_owned()));
     }
 
     #[actix_rt::test]

@@ -86,21 +86,44 @@ pub async fn next_batch<T>(
     Some(batch)
 }
 
-/// A pooled connection inside a write transaction taken up front (`BEGIN IMMEDIATE`), so it never
-/// has to upgrade from reader to writer (the source of `SQLITE_BUSY`). Group-commit writers use
-/// it with [`finish_transaction`].
-pub async fn begin_immediate(
-    pool: &SqlitePool,
-) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, BackendError> {
-    let mut connection = pool
-        .acquire()
-        .await
-        .map_err(|e| BackendError::from_sqlx("acquiring a connection", e))?;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
-        .await
-        .map_err(|e| BackendError::from_sqlx("beginning a batch", e))?;
-    Ok(connection)
+/// The connection a group-commit writer keeps for itself, taken out of its pool once.
+///
+/// SQLite drops a connection's page cache whenever another connection committed since its last
+/// transaction; a writer that took whichever pooled connection was free read its index pages
+/// back from the file on almost every batch. Its own connection keeps them cached.
+pub struct WriterConnection {
+    pool: SqlitePool,
+    connection_opt: Option<sqlx::SqliteConnection>,
+}
+
+impl WriterConnection {
+    pub fn new(pool: SqlitePool) -> Self {
+        WriterConnection {
+            pool,
+            connection_opt: None,
+        }
+    }
+
+    /// The connection inside a write transaction taken up front (`BEGIN IMMEDIATE`), so it never
+    /// has to upgrade from reader to writer (the source of `SQLITE_BUSY`). Finish it with
+    /// [`finish_transaction`]. A connection that cannot begin is dropped and replaced next time.
+    pub async fn begin_immediate(&mut self) -> Result<&mut sqlx::SqliteConnection, BackendError> {
+        let mut connection = match self.connection_opt.take() {
+            Some(connection) => connection,
+            None => self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| BackendError::from_sqlx("acquiring a connection", e))?
+                // The pool may open a replacement for its readers.
+                .detach(),
+        };
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut connection)
+            .await
+            .map_err(|e| BackendError::from_sqlx("beginning a batch", e))?;
+        Ok(self.connection_opt.insert(connection))
+    }
 }
 
 /// Commits when `written` succeeded and rolls back otherwise, leaving the connection clean for

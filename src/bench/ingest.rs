@@ -4,21 +4,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use super::stats::PhaseReport;
 
 /// Posts every parcel in `parcels` to `pohttp_url` with `concurrency` requests in flight.
 /// A parcel answered with anything but 202 is a failure (counted, not retried).
+///
+/// The URL is parsed once and bodies are shared, not copied: the generator runs on the same
+/// cores as the gateway, so every microsecond it spends is one the gateway does not get.
 pub async fn run(
     client: &reqwest::Client,
     pohttp_url: &str,
-    parcels: Arc<Vec<Vec<u8>>>,
+    parcels: Arc<Vec<Bytes>>,
     concurrency: usize,
 ) -> PhaseReport {
+    let url = match reqwest::Url::parse(pohttp_url) {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("invalid pohttp url {pohttp_url}: {error}");
+            return PhaseReport::new("pohttp ingest", 0, parcels.len(), Duration::ZERO, vec![]);
+        }
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers = (0..concurrency.max(1)).map(|_| {
         let client = client.clone();
-        let url = pohttp_url.to_owned();
+        let url = url.clone();
         let parcels = parcels.clone();
         let next = next.clone();
         tokio::spawn(async move {
@@ -31,7 +43,7 @@ pub async fn run(
                 };
                 let sent = Instant::now();
                 let result = client
-                    .post(&url)
+                    .post(url.clone())
                     .header("content-type", "application/vnd.awala.parcel")
                     .body(parcel.clone())
                     .send()

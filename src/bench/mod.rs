@@ -160,7 +160,7 @@ fn sign_parcels(
     key: &IdentityPrivateKey,
     count: usize,
     payload_bytes: usize,
-) -> anyhow::Result<Vec<Vec<u8>>> {
+) -> anyhow::Result<Vec<bytes::Bytes>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = count.div_ceil(threads);
     std::thread::scope(|scope| {
@@ -175,7 +175,7 @@ fn sign_parcels(
                             let mut payload = vec![0u8; payload_bytes];
                             payload[..8.min(payload_bytes)]
                                 .copy_from_slice(&index.to_be_bytes()[..8.min(payload_bytes)]);
-                            gateway.parcel(key, payload)
+                            gateway.parcel(key, payload).map(bytes::Bytes::from)
                         })
                         .collect::<anyhow::Result<Vec<_>>>()
                 })

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{begin_immediate, finish_transaction, next_batch, to_millis};
+use crate::backends::sqlite::{finish_transaction, next_batch, to_millis, WriterConnection};
 
 /// Writes waiting for the writer task at most; senders wait past it.
 const QUEUE_CAPACITY: usize = 4096;
@@ -94,8 +94,9 @@ fn writer_gone() -> BackendError {
 }
 
 async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<WriteOp>) {
+    let mut writer = WriterConnection::new(pool);
     while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
-        commit(&pool, batch).await;
+        commit(&mut writer, batch).await;
     }
 }
 
@@ -106,11 +107,11 @@ const ROWS_PER_STATEMENT: usize = 64;
 
 /// Runs `batch` in one transaction and answers every caller: with its own result when the
 /// commit succeeded, with the commit's error otherwise.
-async fn commit(pool: &SqlitePool, batch: Vec<WriteOp>) {
-    let committed = match begin_immediate(pool).await {
-        Ok(mut connection) => {
-            let written = write_all(&mut connection, &batch).await;
-            finish_transaction(&mut connection, written).await
+async fn commit(writer: &mut WriterConnection, batch: Vec<WriteOp>) {
+    let committed = match writer.begin_immediate().await {
+        Ok(connection) => {
+            let written = write_all(connection, &batch).await;
+            finish_transaction(connection, written).await
         }
         Err(error) => Err(error),
     };

@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{begin_immediate, finish_transaction, next_batch, open_pool};
+use crate::backends::sqlite::{finish_transaction, next_batch, open_pool, WriterConnection};
 
 /// Largest object kept in the table; larger ones are files.
 pub const INLINE_LIMIT: usize = 64 * 1024;
@@ -121,8 +121,9 @@ fn writer_gone() -> BackendError {
 }
 
 async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<SmallOp>) {
+    let mut writer = WriterConnection::new(pool);
     while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
-        commit(&pool, batch).await;
+        commit(&mut writer, batch).await;
     }
 }
 
@@ -132,11 +133,11 @@ const ROWS_PER_STATEMENT: usize = 64;
 
 /// Runs the batch in one transaction; every caller gets its result once the commit succeeded,
 /// or the error that stopped the batch.
-async fn commit(pool: &SqlitePool, batch: Vec<SmallOp>) {
-    let committed = match begin_immediate(pool).await {
-        Ok(mut connection) => {
-            let written = write_all(&mut connection, &batch).await;
-            finish_transaction(&mut connection, written).await
+async fn commit(writer: &mut WriterConnection, batch: Vec<SmallOp>) {
+    let committed = match writer.begin_immediate().await {
+        Ok(connection) => {
+            let written = write_all(connection, &batch).await;
+            finish_transaction(connection, written).await
         }
         Err(error) => Err(error),
     };
