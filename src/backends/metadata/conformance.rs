@@ -457,6 +457,83 @@ pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
         .is_empty());
 }
 
+/// Conditional deletes (an acknowledged parcel): only the entry read is deleted, never one that
+/// replaced it, and concurrent ones (group commit in some stores) each get their own answer.
+pub async fn parcel_index_conditional_delete(store: &dyn MetadataStore) {
+    let key = |parcel: &str| ParcelIndexKey::new("0pg", "0recipient", "0sender", parcel);
+    let k1 = key("p1");
+    let read = store
+        .upsert_parcel(&k1, "o1", t(100), 1)
+        .await
+        .expect("upsert");
+    let replaced = store
+        .upsert_parcel(&k1, "o1-new", t(100), 1)
+        .await
+        .expect("replace");
+    assert!(!store
+        .delete_parcel_if_sequence(&k1, read.sequence)
+        .await
+        .expect("stale delete"));
+    assert_eq!(
+        store.get_parcel(&k1).await.expect("get"),
+        Some(replaced.clone()),
+        "the replacement is kept"
+    );
+    let other = store
+        .upsert_parcel(&key("p2"), "o2", t(100), 1)
+        .await
+        .expect("upsert");
+    assert!(!store
+        .delete_parcel_if_sequence(&key("p2"), replaced.sequence)
+        .await
+        .expect("another key's sequence"));
+    assert!(store
+        .delete_parcel_if_sequence(&k1, replaced.sequence)
+        .await
+        .expect("delete"));
+    assert!(!store
+        .delete_parcel_if_sequence(&k1, replaced.sequence)
+        .await
+        .expect("delete again"));
+    assert_eq!(store.get_parcel(&k1).await.expect("get"), None);
+    assert!(store
+        .delete_parcel_if_sequence(&key("p2"), other.sequence)
+        .await
+        .expect("delete"));
+
+    // Even entries are replaced before the deletes run: their deletes find nothing.
+    let keys: Vec<ParcelIndexKey> = (0..100).map(|i| key(&format!("c{i}"))).collect();
+    let mut sequences = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let first = store
+            .upsert_parcel(key, "o", t(100), 1)
+            .await
+            .expect("upsert");
+        if i % 2 == 0 {
+            store
+                .upsert_parcel(key, "o-new", t(100), 1)
+                .await
+                .expect("replace");
+        }
+        sequences.push(first.sequence);
+    }
+    let deleted = futures::future::join_all(
+        keys.iter()
+            .zip(&sequences)
+            .map(|(key, sequence)| store.delete_parcel_if_sequence(key, *sequence)),
+    )
+    .await;
+    for (i, result) in deleted.into_iter().enumerate() {
+        assert_eq!(result.expect("delete"), i % 2 == 1, "entry {i}");
+    }
+    let left = store
+        .list_parcels_for_gateway("0pg", t(0), 0, 1000)
+        .await
+        .expect("list");
+    assert_eq!(left.len(), 50);
+    assert!(left.iter().all(|entry| entry.object_key == "o-new"));
+}
+
 /// Runs every metadata check as its own `#[tokio::test]`; `$open` is an expression evaluating to
 /// a future of `(guard, Arc<dyn MetadataStore>)` over fresh, empty storage. With `, optional`,
 /// the future yields `(guard, Option<Arc<dyn MetadataStore>>)` and `None` skips the check (for
@@ -468,14 +545,14 @@ macro_rules! metadata_conformance {
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
-            parcel_index_concurrent_writes);
+            parcel_index_concurrent_writes, parcel_index_conditional_delete);
     };
     ($open:expr, optional) => {
         $crate::metadata_conformance!(@optional $open;
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
-            parcel_index_concurrent_writes);
+            parcel_index_concurrent_writes, parcel_index_conditional_delete);
     };
     (@optional $open:expr; $($name:ident),*) => {
         $(

@@ -229,6 +229,14 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<Option<ParcelIndexEntry>, BackendError>;
     /// Deletes the entry; returns whether there was one.
     async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError>;
+    /// Deletes the entry for `key` only if it still has `sequence`, i.e. it was not replaced
+    /// since it was read; returns whether it did. One statement instead of a read and a delete:
+    /// this runs once per acknowledged parcel.
+    async fn delete_parcel_if_sequence(
+        &self,
+        key: &ParcelIndexKey,
+        sequence: i64,
+    ) -> Result<bool, BackendError>;
     /// Deletes up to `limit` entries expired at `now` and returns their object keys, for the
     /// caller to delete (an object left behind by a crash is garbage, never a dangling entry).
     async fn delete_expired_parcels(

@@ -513,6 +513,26 @@ impl MetadataStore for PostgresMetadataStore {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn delete_parcel_if_sequence(
+        &self,
+        key: &ParcelIndexKey,
+        sequence: i64,
+    ) -> Result<bool, BackendError> {
+        let result = sqlx::query(
+            "DELETE FROM parcel_index WHERE sequence = $1 AND pg_id = $2 AND recipient_id = $3
+             AND sender_id = $4 AND parcel_id_digest = $5",
+        )
+        .bind(sequence)
+        .bind(&key.pg_id)
+        .bind(&key.recipient_id)
+        .bind(&key.sender_id)
+        .bind(&key.parcel_id_digest)
+        .execute(&self.pool)
+        .await
+        .map_err(sql("deleting a parcel entry"))?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn delete_expired_parcels(
         &self,
         now: DateTime<Utc>,

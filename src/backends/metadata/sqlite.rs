@@ -474,6 +474,14 @@ impl MetadataStore for SqliteMetadataStore {
         self.index_writer.delete(key).await
     }
 
+    async fn delete_parcel_if_sequence(
+        &self,
+        key: &ParcelIndexKey,
+        sequence: i64,
+    ) -> Result<bool, BackendError> {
+        self.index_writer.delete_if_sequence(key, sequence).await
+    }
+
     async fn delete_expired_parcels(
         &self,
         now: DateTime<Utc>,

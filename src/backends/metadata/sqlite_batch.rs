@@ -31,8 +31,11 @@ enum WriteOp {
         size: i64,
         reply: oneshot::Sender<Result<i64, BackendError>>,
     },
+    /// Deletes the entry, or with `sequence_opt` only the entry of that sequence (one not
+    /// replaced since it was read).
     Delete {
         key: ParcelIndexKey,
+        sequence_opt: Option<i64>,
         reply: oneshot::Sender<Result<bool, BackendError>>,
     },
 }
@@ -75,9 +78,27 @@ impl ParcelIndexWriter {
 
     /// Deletes the entry; returns whether there was one, once committed.
     pub async fn delete(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
+        self.delete_matching(key, None).await
+    }
+
+    /// Deletes the entry if it still has `sequence`; returns whether it did, once committed.
+    pub async fn delete_if_sequence(
+        &self,
+        key: &ParcelIndexKey,
+        sequence: i64,
+    ) -> Result<bool, BackendError> {
+        self.delete_matching(key, Some(sequence)).await
+    }
+
+    async fn delete_matching(
+        &self,
+        key: &ParcelIndexKey,
+        sequence_opt: Option<i64>,
+    ) -> Result<bool, BackendError> {
         let (reply, answer) = oneshot::channel();
         self.submit(WriteOp::Delete {
             key: key.clone(),
+            sequence_opt,
             reply,
         })
         .await?;
@@ -133,8 +154,9 @@ async fn commit(writer: &mut WriterConnection, batch: Vec<WriteOp>) {
     }
 }
 
-/// Applies the batch in order with multi-row statements; a run of upserts or deletes becomes
-/// one statement per chunk, cut where a key repeats so each row's result is its caller's.
+/// Applies the batch in order with multi-row statements; a run of writes of one kind (upserts,
+/// deletes, conditional deletes) becomes one statement per chunk, cut where a key repeats so each
+/// row's result is its caller's.
 async fn write_all(
     connection: &mut SqliteConnection,
     batch: &[WriteOp],
@@ -142,21 +164,22 @@ async fn write_all(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut start = 0;
     while start < batch.len() {
-        let is_upsert = matches!(batch[start], WriteOp::Upsert { .. });
+        let kind = batch[start].kind();
         let mut keys = HashSet::new();
         let mut end = start;
         while end < batch.len()
             && end - start < ROWS_PER_STATEMENT
-            && matches!(batch[end], WriteOp::Upsert { .. }) == is_upsert
+            && batch[end].kind() == kind
             && keys.insert(batch[end].key())
         {
             end += 1;
         }
         let chunk = &batch[start..end];
-        if is_upsert {
-            outcomes.extend(upsert_chunk(connection, chunk).await?);
-        } else {
-            outcomes.extend(delete_chunk(connection, chunk).await?);
+        match kind {
+            Kind::Upsert => outcomes.extend(upsert_chunk(connection, chunk).await?),
+            Kind::Delete | Kind::DeleteIfSequence => {
+                outcomes.extend(delete_chunk(connection, chunk, kind).await?)
+            }
         }
         start = end;
     }
@@ -223,21 +246,39 @@ async fn upsert_chunk(
         .collect()
 }
 
+/// Deletes the chunk's entries (all of one `kind`). The keys to delete are a `VALUES` list joined
+/// to the table, which SQLite answers with one index search per key; a row-value `IN` over the
+/// list would scan the whole table instead, once per chunk.
 async fn delete_chunk(
     connection: &mut SqliteConnection,
     chunk: &[WriteOp],
+    kind: Kind,
 ) -> Result<Vec<Outcome>, BackendError> {
     let mut query = QueryBuilder::<Sqlite>::new(
-        "DELETE FROM parcel_index WHERE (pg_id, recipient_id, sender_id, parcel_id_digest) IN ",
+        "DELETE FROM parcel_index WHERE sequence IN (SELECT p.sequence FROM (",
     );
-    query.push_tuples(chunk, |mut row, op| {
+    query.push_values(chunk, |mut row, op| {
         let (pg_id, recipient_id, sender_id, digest) = op.key();
         row.push_bind(pg_id)
             .push_bind(recipient_id)
             .push_bind(sender_id)
             .push_bind(digest);
+        if let WriteOp::Delete {
+            sequence_opt: Some(sequence),
+            ..
+        } = op
+        {
+            row.push_bind(*sequence);
+        }
     });
-    query.push(" RETURNING pg_id, recipient_id, sender_id, parcel_id_digest");
+    query.push(
+        ") AS v JOIN parcel_index AS p ON p.pg_id = v.column1 AND p.recipient_id = v.column2
+         AND p.sender_id = v.column3 AND p.parcel_id_digest = v.column4",
+    );
+    if kind == Kind::DeleteIfSequence {
+        query.push(" AND p.sequence = v.column5");
+    }
+    query.push(") RETURNING pg_id, recipient_id, sender_id, parcel_id_digest");
     let rows = query
         .build()
         .fetch_all(&mut *connection)
@@ -265,7 +306,28 @@ enum Outcome {
     Deleted(bool),
 }
 
+/// What a write does; one statement holds writes of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Upsert,
+    Delete,
+    DeleteIfSequence,
+}
+
 impl WriteOp {
+    fn kind(&self) -> Kind {
+        match self {
+            WriteOp::Upsert { .. } => Kind::Upsert,
+            WriteOp::Delete {
+                sequence_opt: None, ..
+            } => Kind::Delete,
+            WriteOp::Delete {
+                sequence_opt: Some(_),
+                ..
+            } => Kind::DeleteIfSequence,
+        }
+    }
+
     /// The index key as owned strings, for matching returned rows.
     fn key(&self) -> (String, String, String, String) {
         let key = match self {

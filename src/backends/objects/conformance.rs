@@ -120,13 +120,43 @@ pub async fn concurrent_puts(store: &dyn ObjectStore) {
     assert_eq!(store.list("many/", 1000).await.expect("list").len(), 101);
 }
 
+/// Reading several objects at once: bodies in the order asked, small and large alike, `None`
+/// for missing keys, the same key twice answered twice, and bad keys refused.
+pub async fn get_many_in_order(store: &dyn ObjectStore) {
+    let large = Bytes::from(vec![7u8; 100 * 1024]);
+    store
+        .put("m/small", Bytes::from_static(b"small"))
+        .await
+        .expect("put");
+    store.put("m/large", large.clone()).await.expect("put");
+    let keys: Vec<String> = ["m/large", "m/missing", "m/small", "m/large"]
+        .iter()
+        .map(|key| key.to_string())
+        .collect();
+    assert_eq!(
+        store.get_many(&keys).await.expect("get many"),
+        vec![
+            Some(large.clone()),
+            None,
+            Some(Bytes::from_static(b"small")),
+            Some(large)
+        ]
+    );
+    assert!(store.get_many(&[]).await.expect("nothing").is_empty());
+    assert!(store
+        .get_many(&["m/small".to_string(), "../escape".to_string()])
+        .await
+        .is_err());
+}
+
 /// Runs every object-store check as its own `#[tokio::test]`; `$open` is an expression
 /// evaluating to a future of `(guard, Arc<dyn ObjectStore>)` over fresh, empty storage.
 #[macro_export]
 macro_rules! objects_conformance {
     ($open:expr) => {
         $crate::objects_conformance!(@tests $open;
-            put_get_delete, list_by_prefix, bad_keys_are_refused, concurrent_puts);
+            put_get_delete, list_by_prefix, bad_keys_are_refused, concurrent_puts,
+            get_many_in_order);
     };
     (@tests $open:expr; $($name:ident),*) => {
         $(

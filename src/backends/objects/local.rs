@@ -75,6 +75,29 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| BackendError::from_io(context, e))
 }
 
+/// The content of the file at `path`, `None` if there is none; refuses files over the object
+/// size limit.
+fn read_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let length = file.metadata()?.len();
+    if length > MAX_OBJECT_SIZE as u64 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "object over the size limit",
+        ));
+    }
+    let mut body = Vec::with_capacity(length as usize);
+    io::Read::read_to_end(
+        &mut io::Read::take(file, MAX_OBJECT_SIZE as u64 + 1),
+        &mut body,
+    )?;
+    Ok(Some(body))
+}
+
 /// Depth-first walk in key order: a directory sorts as its name plus `/`, which is where its
 /// keys fall among its siblings' names.
 fn walk(
@@ -148,28 +171,40 @@ impl ObjectStore for LocalObjectStore {
         if let Some(body) = self.small().await?.get(key).await? {
             return Ok(Some(body));
         }
-        let read = blocking("reading an object", move || {
-            let file = match File::open(&path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let length = file.metadata()?.len();
-            if length > MAX_OBJECT_SIZE as u64 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "object over the size limit",
-                ));
-            }
-            let mut body = Vec::with_capacity(length as usize);
-            io::Read::read_to_end(
-                &mut io::Read::take(file, MAX_OBJECT_SIZE as u64 + 1),
-                &mut body,
-            )?;
-            Ok(Some(body))
+        let read = blocking("reading an object", move || read_file(&path)).await?;
+        Ok(read.map(Bytes::from))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>, BackendError> {
+        let paths = keys
+            .iter()
+            .map(|key| self.path_of(key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let small = self.small().await?.get_many(keys).await?;
+        let mut bodies: Vec<Option<Bytes>> =
+            keys.iter().map(|key| small.get(key).cloned()).collect();
+        // The rest are files (or missing): one trip to the blocking pool for all of them.
+        let missing: Vec<(usize, PathBuf)> = bodies
+            .iter()
+            .zip(paths)
+            .enumerate()
+            .filter(|(_, (body, _))| body.is_none())
+            .map(|(index, (_, path))| (index, path))
+            .collect();
+        if missing.is_empty() {
+            return Ok(bodies);
+        }
+        let read = blocking("reading objects", move || {
+            missing
+                .into_iter()
+                .map(|(index, path)| Ok((index, read_file(&path)?)))
+                .collect::<io::Result<Vec<_>>>()
         })
         .await?;
-        Ok(read.map(Bytes::from))
+        for (index, body) in read {
+            bodies[index] = body.map(Bytes::from);
+        }
+        Ok(bodies)
     }
 
     async fn delete(&self, key: &str) -> Result<(), BackendError> {

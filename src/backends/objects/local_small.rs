@@ -8,9 +8,8 @@
 //! `put` still returns only once the object is durable. Garage inlines small objects in its
 //! metadata for the same reason.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-
-use std::collections::HashSet;
 
 use bytes::Bytes;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -29,6 +28,8 @@ const QUEUE_CAPACITY: usize = 4096;
 const MAX_BATCH: usize = 512;
 /// Readers beside the one writer (WAL).
 const POOL_SIZE: u32 = 4;
+/// Keys per `get_many` query (far below SQLite's variable limit).
+const KEYS_PER_QUERY: usize = 256;
 
 enum SmallOp {
     Put {
@@ -93,6 +94,27 @@ impl SmallObjects {
             .await
             .map_err(|e| BackendError::from_sqlx("reading a small object", e))?;
         Ok(body.map(Bytes::from))
+    }
+
+    /// The objects under `keys` that the table holds, by key: one query per
+    /// [`KEYS_PER_QUERY`] keys instead of one per key.
+    pub async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, Bytes>, BackendError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("SELECT key, body FROM objects WHERE key IN ");
+            query.push_tuples(chunk, |mut row, key| {
+                row.push_bind(key);
+            });
+            let rows: Vec<(String, Vec<u8>)> =
+                query
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| BackendError::from_sqlx("reading small objects", e))?;
+            found.extend(rows.into_iter().map(|(key, body)| (key, Bytes::from(body))));
+        }
+        Ok(found)
     }
 
     /// Keys starting with `prefix`, in key order, up to `limit`.

@@ -35,6 +35,16 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, body: Bytes) -> Result<(), BackendError>;
     /// The object under `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BackendError>;
+    /// The objects under `keys`, in the same order (`None` where one is missing). Collection
+    /// reads bodies a page at a time: a store that can answer several keys in one request
+    /// overrides this; the default reads them one by one.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>, BackendError> {
+        let mut bodies = Vec::with_capacity(keys.len());
+        for key in keys {
+            bodies.push(self.get(key).await?);
+        }
+        Ok(bodies)
+    }
     /// Deletes the object under `key`; deleting a missing object succeeds.
     async fn delete(&self, key: &str) -> Result<(), BackendError>;
     /// Up to `limit` keys starting with `prefix` (a plain string prefix), in key order.

@@ -1,5 +1,5 @@
-//! The I/O steps of a collection session, each one protected task: list a page, send one
-//! parcel, delete one acknowledged parcel.
+//! The I/O steps of a collection session, each one protected task: list a page, read and encode
+//! a batch of parcels, delete one acknowledged parcel.
 
 use std::sync::Arc;
 
@@ -64,32 +64,58 @@ pub async fn list(
         .await?)
 }
 
-/// Sends `entry` as a `ParcelDelivery` with a fresh delivery id, returned. `None` when there is
-/// nothing to send: the parcel expired since it was listed, or its body is gone (a concurrent
-/// collector deleted it). Such entries are left to housekeeping, as REF does.
-pub async fn send_parcel(
+/// A taken entry, ready to go out or to be skipped.
+#[derive(Debug)]
+pub enum Prepared {
+    /// The encoded `ParcelDelivery` frame of `entry`, under a fresh `delivery_id`.
+    Ready {
+        delivery_id: String,
+        entry: ParcelIndexEntry,
+        frame: Vec<u8>,
+    },
+    /// Nothing to send: the parcel expired since it was listed, or its body is gone (a
+    /// concurrent collector deleted it). Such entries are left to housekeeping, as REF does.
+    Skipped,
+}
+
+/// Reads the bodies of `entries` in one object-store request and encodes each as a
+/// `ParcelDelivery`, in order. Nothing is sent here: the session records the deliveries as in
+/// flight before their frames go out, so an ACK can never outrun its bookkeeping.
+pub async fn prepare_deliveries(
     gateway: Arc<GatewayContext>,
-    mut ws: actix_ws::Session,
-    entry: ParcelIndexEntry,
+    entries: Vec<ParcelIndexEntry>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, CollectionError> {
-    if entry.expiry <= now {
-        return Ok(None);
+) -> Result<Vec<Prepared>, CollectionError> {
+    let live: Vec<String> = entries
+        .iter()
+        .filter(|entry| entry.expiry > now)
+        .map(|entry| entry.object_key.clone())
+        .collect();
+    let mut bodies = gateway.backends.objects.get_many(&live).await?.into_iter();
+    let mut prepared = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.expiry <= now {
+            prepared.push(Prepared::Skipped);
+            continue;
+        }
+        let Some(parcel) = bodies.next().flatten() else {
+            tracing::info!(object_key = %entry.object_key, "skipping a parcel whose body is gone");
+            prepared.push(Prepared::Skipped);
+            continue;
+        };
+        let delivery_id = uuid::Uuid::new_v4().to_string();
+        let frame = ParcelDelivery {
+            delivery_id: delivery_id.clone(),
+            parcel_serialized: parcel.to_vec(),
+        }
+        .encode()?;
+        prepared.push(Prepared::Ready {
+            delivery_id,
+            entry,
+            frame,
+        });
     }
-    let Some(parcel) = gateway.backends.objects.get(&entry.object_key).await? else {
-        tracing::info!(object_key = %entry.object_key, "skipping a parcel whose body is gone");
-        return Ok(None);
-    };
-    let delivery_id = uuid::Uuid::new_v4().to_string();
-    let frame = ParcelDelivery {
-        delivery_id: delivery_id.clone(),
-        parcel_serialized: parcel.to_vec(),
-    }
-    .encode()?;
-    ws.binary(frame)
-        .await
-        .map_err(|_| CollectionError::SocketClosed)?;
-    Ok(Some(delivery_id))
+    Ok(prepared)
 }
 
 /// Deletes an acknowledged parcel: index entry, then body. If the entry was replaced since it
@@ -99,12 +125,12 @@ pub async fn delete_acknowledged(
     entry: ParcelIndexEntry,
 ) -> Result<(), CollectionError> {
     let backends = &gateway.backends;
-    match backends.metadata.get_parcel(&entry.key).await? {
-        Some(current) if current.sequence == entry.sequence => {
-            backends.metadata.delete_parcel(&entry.key).await?;
-            backends.objects.delete(&entry.object_key).await?;
-        }
-        _ => {}
+    if backends
+        .metadata
+        .delete_parcel_if_sequence(&entry.key, entry.sequence)
+        .await?
+    {
+        backends.objects.delete(&entry.object_key).await?;
     }
     Ok(())
 }

@@ -3,9 +3,13 @@
 //!
 //! The actor holds only what it can rebuild from the stores (a cursor and the deliveries on this
 //! socket), so its "restart" is the client reconnecting: un-acknowledged parcels stay stored and
-//! are sent again. Backend calls and untrusted parsing run in [`protect`]ed tasks, one at a
-//! time, and a failure closes the socket with the code that tells the client what to do.
+//! are sent again. Backend calls and untrusted parsing run in [`protect`]ed tasks, one listing or
+//! body read at a time (deletions run beside them), and a failure closes the socket with the code
+//! that tells the client what to do. Bodies are read a batch at a time and their frames queued in
+//! an outbox that one future drains in order, so reading the next batch overlaps with writing
+//! this one.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +21,9 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::handshake::{authenticate, new_nonce};
-use super::operations::{delete_acknowledged, list, send_parcel, CollectionError};
+use super::operations::{delete_acknowledged, list, prepare_deliveries, CollectionError, Prepared};
 use super::registry::{CloseSession, CollectionRegistry, Registration};
-use super::stream::CollectionStream;
+use super::stream::{CollectionStream, MAX_BATCH_BYTES};
 use crate::actors::gateway::GatewayContext;
 use crate::backends::pubsub::{parcel_channel, Notification};
 use crate::protocols::awala::messages::HandshakeChallenge;
@@ -65,8 +69,13 @@ pub struct CollectionSession {
     phase: Phase,
     stream_opt: Option<CollectionStream>,
     registration_opt: Option<Registration>,
-    /// A protected operation (listing, sending, deleting) is running.
+    /// A protected listing or body read is running.
     busy: bool,
+    /// Frames of deliveries already recorded as in flight, waiting to be written, in order
+    /// (bounded by the in-flight window).
+    outbox: VecDeque<Bytes>,
+    /// The future writing the outbox is running.
+    sending: bool,
     last_pong: Instant,
 }
 
@@ -89,6 +98,8 @@ impl CollectionSession {
             stream_opt: None,
             registration_opt: None,
             busy: false,
+            outbox: VecDeque::new(),
+            sending: false,
             last_pong: Instant::now(),
         }
     }
@@ -238,8 +249,9 @@ impl CollectionSession {
         }));
     }
 
-    /// Starts the next operation, if none is running: listing, then sending; closes once a
-    /// close-upon-completion collection is done (deletions run on their own, see `on_ack`).
+    /// Starts the next operation, if none is running: listing, then reading a batch to send;
+    /// closes once a close-upon-completion collection is done (deletions run on their own, see
+    /// `on_ack`).
     fn pump(&mut self, ctx: &mut Context<Self>) {
         if self.busy || self.phase != Phase::Streaming {
             return;
@@ -255,16 +267,62 @@ impl CollectionSession {
                     stream.on_listed(&request, entries);
                 }
             });
-        } else if let Some(entry) = stream.next_to_send() {
-            let sending = send_parcel(gateway, self.ws.clone(), entry.clone(), Utc::now());
-            self.run(ctx, sending, move |act, sent_opt, _| {
-                if let (Some(delivery_id), Some(stream)) = (sent_opt, act.stream_opt.as_mut()) {
-                    stream.on_sent(delivery_id, entry);
-                }
+            return;
+        }
+        let batch = stream.next_batch_to_send(MAX_BATCH_BYTES);
+        if !batch.is_empty() {
+            let reading = prepare_deliveries(gateway, batch, Utc::now());
+            self.run(ctx, reading, |act, prepared, ctx| {
+                act.deliver(ctx, prepared)
             });
         } else if stream.is_complete() && self.settings.mode == StreamingMode::CloseUponCompletion {
             self.close(ctx, PowebCloseReason::Complete);
         }
+    }
+
+    /// Records the prepared deliveries as in flight, then queues their frames: an ACK can only
+    /// name a delivery the stream already knows.
+    fn deliver(&mut self, ctx: &mut Context<Self>, prepared: Vec<Prepared>) {
+        let Some(stream) = self.stream_opt.as_mut() else {
+            return;
+        };
+        for item in prepared {
+            match item {
+                Prepared::Ready {
+                    delivery_id,
+                    entry,
+                    frame,
+                } => {
+                    stream.on_sent(delivery_id, entry);
+                    self.outbox.push_back(Bytes::from(frame));
+                }
+                Prepared::Skipped => stream.on_skipped(),
+            }
+        }
+        self.flush(ctx);
+    }
+
+    /// Starts writing the outbox, unless a write is running (it flushes again when done).
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.sending || self.outbox.is_empty() {
+            return;
+        }
+        self.sending = true;
+        let frames = std::mem::take(&mut self.outbox);
+        let mut ws = self.ws.clone();
+        let writing = async move {
+            for frame in frames {
+                ws.binary(frame).await?;
+            }
+            Ok::<_, actix_ws::Closed>(())
+        };
+        ctx.spawn(writing.into_actor(self).map(|written, act, ctx| {
+            act.sending = false;
+            match written {
+                Ok(()) => act.flush(ctx),
+                Err(_) => act.fail(ctx, CollectionError::SocketClosed),
+            }
+        }));
     }
 
     /// Runs `operation` as a protected task, applies its result, then pumps again.

@@ -2,7 +2,9 @@
 //! list next and from which sequence, what to send next, which deliveries await an ACK.
 //!
 //! Memory stays bounded whatever the backlog: at most one page of listed entries is pending, and
-//! at most `max_in_flight` deliveries are sent but not yet acknowledged and deleted. A gateway is
+//! at most `max_in_flight` deliveries are being read, sent but not yet acknowledged, or
+//! acknowledged but not yet deleted. Bodies are read a batch at a time (one backend request for
+//! the batch), at most `max_bytes` of them at once. A gateway is
 //! listed again ("dirty") when a notification names a sequence above what was listed, or when
 //! the subscription lagged, so nothing stored after the subscription is missed.
 
@@ -16,6 +18,8 @@ use crate::backends::pubsub::Notification;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Entries fetched per listing.
 pub const DEFAULT_PAGE_SIZE: usize = 32;
+/// Most body bytes read in one batch (one parcel is always allowed, whatever its size).
+pub const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Where listing stands for one private gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +61,10 @@ pub struct ListingRequest {
 #[derive(Debug)]
 pub struct CollectionStream {
     cursors: Vec<Cursor>,
-    /// Listed, not yet sent.
+    /// Listed, not yet taken for sending.
     pending: VecDeque<ParcelIndexEntry>,
+    /// Taken for sending (bodies being read), not yet sent or skipped.
+    taken: usize,
     /// Sent, awaiting an ACK, by delivery id.
     in_flight: HashMap<String, ParcelIndexEntry>,
     /// Acknowledged, awaiting deletion.
@@ -82,6 +88,7 @@ impl CollectionStream {
                 })
                 .collect(),
             pending: VecDeque::new(),
+            taken: 0,
             in_flight: HashMap::new(),
             acknowledged: VecDeque::new(),
             max_in_flight: max_in_flight.max(1),
@@ -140,17 +147,42 @@ impl CollectionStream {
         }
     }
 
-    /// The next entry to send, if the in-flight window has room.
+    /// The next entry to send, if the in-flight window has room; see [`Self::next_batch_to_send`].
     pub fn next_to_send(&mut self) -> Option<ParcelIndexEntry> {
-        if self.in_flight.len() + self.acknowledged.len() >= self.max_in_flight {
-            return None;
-        }
-        self.pending.pop_front()
+        self.next_batch_to_send(0).pop()
     }
 
-    /// Records that `entry` was sent as `delivery_id`.
+    /// The next entries to send, in order: as many as the in-flight window has room for, and no
+    /// more than `max_bytes` of bodies unless the batch holds one entry. Each counts against the
+    /// window until [`Self::on_sent`] or [`Self::on_skipped`].
+    pub fn next_batch_to_send(&mut self, max_bytes: u64) -> Vec<ParcelIndexEntry> {
+        let used = self.taken + self.in_flight.len() + self.acknowledged.len();
+        let room = self.max_in_flight.saturating_sub(used);
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        while batch.len() < room {
+            let Some(entry) = self.pending.front() else {
+                break;
+            };
+            if !batch.is_empty() && bytes.saturating_add(entry.size) > max_bytes {
+                break;
+            }
+            bytes = bytes.saturating_add(entry.size);
+            batch.extend(self.pending.pop_front());
+        }
+        self.taken += batch.len();
+        batch
+    }
+
+    /// Records that a taken `entry` was sent as `delivery_id`.
     pub fn on_sent(&mut self, delivery_id: String, entry: ParcelIndexEntry) {
+        self.taken = self.taken.saturating_sub(1);
         self.in_flight.insert(delivery_id, entry);
+    }
+
+    /// Records that a taken entry was not sent (expired, or its body is gone).
+    pub fn on_skipped(&mut self) {
+        self.taken = self.taken.saturating_sub(1);
     }
 
     /// Records an ACK and returns the entry to delete. `None` means the id names no delivery
@@ -171,6 +203,7 @@ impl CollectionStream {
     /// Whether everything listed was sent, acknowledged and deleted, and nothing is left to list.
     pub fn is_complete(&self) -> bool {
         self.pending.is_empty()
+            && self.taken == 0
             && self.in_flight.is_empty()
             && self.acknowledged.is_empty()
             && self.cursors.iter().all(|cursor| !cursor.dirty())

@@ -165,3 +165,45 @@ fn several_gateways_are_listed_in_turn() {
     ack_and_delete(&mut stream, &["d5".to_string()]);
     assert!(stream.is_complete());
 }
+
+#[test]
+fn batches_fill_the_window_in_order_and_count_until_sent_or_skipped() {
+    let mut stream = CollectionStream::new(&["pg".into()], 3, 6);
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=5));
+    let batch = stream.next_batch_to_send(u64::MAX);
+    let sequences: Vec<i64> = batch.iter().map(|entry| entry.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3], "the window's room, in sequence order");
+    assert!(
+        stream.next_batch_to_send(u64::MAX).is_empty(),
+        "taken entries occupy the window"
+    );
+    let mut batch = batch.into_iter();
+    stream.on_sent("d1".into(), batch.next().expect("1"));
+    stream.on_skipped();
+    assert!(!stream.is_complete());
+    let next = stream.next_batch_to_send(u64::MAX);
+    assert_eq!(next.len(), 1, "a skipped entry frees its slot");
+    assert_eq!(next[0].sequence, 4);
+    stream.on_sent("d3".into(), batch.next().expect("3"));
+    stream.on_sent("d4".into(), next[0].clone());
+    ack_and_delete(&mut stream, &["d1", "d3", "d4"].map(String::from));
+    assert_eq!(send_all(&mut stream), ["d5"]);
+    ack_and_delete(&mut stream, &["d5".to_string()]);
+    assert!(stream.is_complete());
+}
+
+#[test]
+fn batches_are_bounded_by_body_bytes_but_hold_at_least_one() {
+    let mut stream = CollectionStream::new(&["pg".into()], 10, 10);
+    let request = stream.next_listing().expect("listing");
+    // Entries of 10 bytes each.
+    stream.on_listed(&request, page("pg", 1..=5));
+    assert_eq!(stream.next_batch_to_send(25).len(), 2);
+    assert_eq!(
+        stream.next_batch_to_send(5).len(),
+        1,
+        "one even over the limit"
+    );
+    assert_eq!(stream.next_batch_to_send(30).len(), 2, "what is left");
+}
