@@ -74,6 +74,10 @@ pub struct CollectionSession {
     /// Frames of deliveries already recorded as in flight, waiting to be written, in order
     /// (bounded by the in-flight window).
     outbox: VecDeque<Bytes>,
+    /// Bytes of frames not yet handed to the socket (the outbox and the write running); no
+    /// batch is read while they reach `MAX_BATCH_BYTES`, so a slow client holds at most about
+    /// two batches of bodies here.
+    unsent_bytes: usize,
     /// The future writing the outbox is running.
     sending: bool,
     last_pong: Instant,
@@ -99,6 +103,7 @@ impl CollectionSession {
             registration_opt: None,
             busy: false,
             outbox: VecDeque::new(),
+            unsent_bytes: 0,
             sending: false,
             last_pong: Instant::now(),
         }
@@ -269,7 +274,11 @@ impl CollectionSession {
             });
             return;
         }
-        let batch = stream.next_batch_to_send(MAX_BATCH_BYTES);
+        let batch = if self.unsent_bytes < MAX_BATCH_BYTES as usize {
+            stream.next_batch_to_send(MAX_BATCH_BYTES)
+        } else {
+            Vec::new()
+        };
         if !batch.is_empty() {
             let reading = prepare_deliveries(gateway, batch, Utc::now());
             self.run(ctx, reading, |act, prepared, ctx| {
@@ -294,6 +303,7 @@ impl CollectionSession {
                     frame,
                 } => {
                     stream.on_sent(delivery_id, entry);
+                    self.unsent_bytes += frame.len();
                     self.outbox.push_back(Bytes::from(frame));
                 }
                 Prepared::Skipped => stream.on_skipped(),
@@ -309,6 +319,7 @@ impl CollectionSession {
         }
         self.sending = true;
         let frames = std::mem::take(&mut self.outbox);
+        let bytes: usize = frames.iter().map(Bytes::len).sum();
         let mut ws = self.ws.clone();
         let writing = async move {
             for frame in frames {
@@ -316,10 +327,15 @@ impl CollectionSession {
             }
             Ok::<_, actix_ws::Closed>(())
         };
-        ctx.spawn(writing.into_actor(self).map(|written, act, ctx| {
+        ctx.spawn(writing.into_actor(self).map(move |written, act, ctx| {
             act.sending = false;
+            act.unsent_bytes -= bytes;
             match written {
-                Ok(()) => act.flush(ctx),
+                Ok(()) => {
+                    act.flush(ctx);
+                    // Reading may have waited for these bytes to go out.
+                    act.pump(ctx);
+                }
                 Err(_) => act.fail(ctx, CollectionError::SocketClosed),
             }
         }));

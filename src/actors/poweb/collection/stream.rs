@@ -13,13 +13,16 @@ use std::collections::{HashMap, VecDeque};
 use crate::backends::metadata::ParcelIndexEntry;
 use crate::backends::pubsub::Notification;
 
-/// Deliveries sent and not yet acknowledged, unless configured otherwise. RS-016 asks receivers
-/// to cope with at least 5; more keeps a fast link busy while ACKs travel back.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
-/// Entries fetched per listing.
-pub const DEFAULT_PAGE_SIZE: usize = 32;
+/// Deliveries being read, sent and not yet acknowledged, or acknowledged and not yet deleted,
+/// unless configured otherwise. RS-016 asks receivers to cope with at least 5; more keeps a fast
+/// link busy while ACKs travel back, and lets the deletions of many ACKs share one group commit
+/// (with 10 sockets, 128 instead of 32 cut the gateway's CPU per collected parcel by a fifth).
+/// An entry costs a few hundred bytes here; bodies are bounded by `MAX_BATCH_BYTES`.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
+/// Entries fetched per listing: one listing fills the window.
+pub const DEFAULT_PAGE_SIZE: usize = 128;
 /// Most body bytes read in one batch (one parcel is always allowed, whatever its size).
-pub const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_BATCH_BYTES: u64 = 1024 * 1024;
 
 /// Where listing stands for one private gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
