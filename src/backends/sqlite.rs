@@ -33,7 +33,14 @@ pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, 
         .pragma("temp_store", "memory")
         // 16 MiB of page cache per connection (default 2 MiB): index and body pages of a
         // batch stay cached instead of being read back from the file.
-        .pragma("cache_size", "-16384");
+        .pragma("cache_size", "-16384")
+        // Checkpoint every 10,000 WAL pages (40 MiB) instead of 1,000: a checkpoint copies each
+        // page changed since the last one back into the file and flushes it, so hot index pages
+        // rewritten by every group commit are copied ten times less often. Durability is
+        // unaffected (a commit is durable once in the WAL). The WAL file is cut back to 64 MiB
+        // when it restarts after growing past that (say while a long read held it).
+        .pragma("wal_autocheckpoint", "10000")
+        .pragma("journal_size_limit", "67108864");
     SqlitePoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
