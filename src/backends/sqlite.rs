@@ -45,9 +45,9 @@ pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, 
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // No ping on every checkout: sqlx runs each SQLite connection on its own thread, so a
-        // ping is one more round trip to it per query (a sixth of collection's CPU went to
-        // those hops), and a local file has no idle link to go stale; real failures surface
-        // on the query itself.
+        // ping is one more round trip to it per query (waking those threads was the largest
+        // item in collection's profile), and a local file has no idle link to go stale; real
+        // failures surface on the query itself.
         .test_before_acquire(false)
         .connect_with(options)
         .await
