@@ -5,12 +5,9 @@
 //! certificates' full DER, so a hit can only ever repeat a check that really succeeded; validity
 //! at `now` and the other path rules are still evaluated on every validation.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-
 use super::certificate::Certificate;
 use super::error::PkiError;
+use super::memo::BoundedMemo;
 use crate::protocols::awala::limits::SIGNATURE_CACHE_CAPACITY;
 
 /// `SHA-256(child DER) || SHA-256(issuer DER)`.
@@ -20,16 +17,7 @@ type CacheKey = [u8; 64];
 /// oldest entry is evicted.
 #[derive(Debug)]
 pub struct SignatureCache {
-    capacity: usize,
-    state: Mutex<CacheState>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct CacheState {
-    entries: HashSet<CacheKey>,
-    insertion_order: VecDeque<CacheKey>,
+    verified: BoundedMemo<CacheKey, ()>,
 }
 
 impl SignatureCache {
@@ -41,38 +29,25 @@ impl SignatureCache {
     /// A cache holding up to `capacity` entries (at least one).
     pub fn with_capacity(capacity: usize) -> Self {
         SignatureCache {
-            capacity: capacity.max(1),
-            state: Mutex::new(CacheState::default()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            verified: BoundedMemo::with_capacity(capacity),
         }
     }
 
     /// Checks `child`'s signature with `issuer`'s key, unless that exact pair verified before.
     pub fn verify(&self, child: &Certificate, issuer: &Certificate) -> Result<(), PkiError> {
         let key = cache_key(child, issuer);
-        if self.lock().entries.contains(&key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if self.verified.get(&key).is_some() {
             return Ok(());
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         // Verify outside the lock: RSA is the slow part and must not serialise callers.
         child.verify_issued_by(issuer)?;
-        let mut state = self.lock();
-        if state.entries.insert(key) {
-            state.insertion_order.push_back(key);
-            while state.insertion_order.len() > self.capacity {
-                if let Some(oldest) = state.insertion_order.pop_front() {
-                    state.entries.remove(&oldest);
-                }
-            }
-        }
+        self.verified.insert(key, ());
         Ok(())
     }
 
     /// Number of remembered pairs.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.verified.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,20 +56,12 @@ impl SignatureCache {
 
     /// Lookups answered from the cache so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+        self.verified.hits()
     }
 
     /// Lookups that needed an RSA verification so far.
     pub fn misses(&self) -> u64 {
-        self.misses.load(Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        // Every mutation leaves the set and queue consistent, so a panic elsewhere while the
-        // lock was held cannot have corrupted them.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.verified.misses()
     }
 }
 

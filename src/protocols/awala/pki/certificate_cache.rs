@@ -6,29 +6,16 @@
 //! immutable and everything time-dependent is evaluated at validation, so handing out the same
 //! parsed value for the same octets changes no outcome; only octets that parsed are remembered.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-
 use super::certificate::Certificate;
 use super::error::PkiError;
+use super::memo::BoundedMemo;
 use crate::protocols::awala::keys::sha256;
 use crate::protocols::awala::limits::{CERTIFICATE_CACHE_CAPACITY, MAX_CERTIFICATE_LENGTH};
 
 /// Thread-safe, bounded cache of parsed certificates. When full, the oldest entry is evicted.
 #[derive(Debug)]
 pub struct CertificateCache {
-    capacity: usize,
-    state: Mutex<CacheState>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct CacheState {
-    entries: HashMap<[u8; 32], Certificate>,
-    insertion_order: VecDeque<[u8; 32]>,
+    parsed: BoundedMemo<[u8; 32], Certificate>,
 }
 
 impl CertificateCache {
@@ -40,10 +27,7 @@ impl CertificateCache {
     /// A cache holding up to `capacity` certificates (at least one).
     pub fn with_capacity(capacity: usize) -> Self {
         CertificateCache {
-            capacity: capacity.max(1),
-            state: Mutex::new(CacheState::default()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            parsed: BoundedMemo::with_capacity(capacity),
         }
     }
 
@@ -55,29 +39,18 @@ impl CertificateCache {
             return Certificate::from_der(der);
         }
         let digest = sha256(der);
-        if let Some(certificate) = self.lock().entries.get(&digest) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(certificate.clone());
+        if let Some(certificate) = self.parsed.get(&digest) {
+            return Ok(certificate);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         // Parse outside the lock: it is the slow part and must not serialise callers.
         let certificate = Certificate::from_der(der)?;
-        let mut state = self.lock();
-        if let Entry::Vacant(vacant) = state.entries.entry(digest) {
-            vacant.insert(certificate.clone());
-            state.insertion_order.push_back(digest);
-            while state.insertion_order.len() > self.capacity {
-                if let Some(oldest) = state.insertion_order.pop_front() {
-                    state.entries.remove(&oldest);
-                }
-            }
-        }
+        self.parsed.insert(digest, certificate.clone());
         Ok(certificate)
     }
 
     /// Number of remembered certificates.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.parsed.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -86,20 +59,12 @@ impl CertificateCache {
 
     /// Lookups answered from the cache so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+        self.parsed.hits()
     }
 
     /// Lookups that needed a parse so far.
     pub fn misses(&self) -> u64 {
-        self.misses.load(Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        // Every mutation leaves the map and queue consistent, so a panic elsewhere while the
-        // lock was held cannot have corrupted them.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.parsed.misses()
     }
 }
 

@@ -21,6 +21,7 @@ pub mod certificate_cache;
 pub mod error;
 pub mod issue;
 mod lenient;
+mod memo;
 pub mod path;
 #[cfg(test)]
 pub(crate) mod testing;
