@@ -92,6 +92,29 @@ fn session_key_of(row: &PgRow) -> Result<SessionKeyRecord, BackendError> {
     })
 }
 
+impl PostgresMetadataStore {
+    /// Deletes the entry under `key`, only if its sequence is still `sequence` when one is given.
+    async fn delete_parcel_entry(
+        &self,
+        key: &ParcelIndexKey,
+        sequence_opt: Option<i64>,
+    ) -> Result<bool, BackendError> {
+        let result = sqlx::query(
+            "DELETE FROM parcel_index WHERE pg_id = $1 AND recipient_id = $2 AND sender_id = $3
+             AND parcel_id_digest = $4 AND ($5::BIGINT IS NULL OR sequence = $5)",
+        )
+        .bind(&key.pg_id)
+        .bind(&key.recipient_id)
+        .bind(&key.sender_id)
+        .bind(&key.parcel_id_digest)
+        .bind(sequence_opt)
+        .execute(&self.pool)
+        .await
+        .map_err(sql("deleting a parcel entry"))?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
 fn parcel_of(row: &PgRow) -> Result<ParcelIndexEntry, BackendError> {
     Ok(ParcelIndexEntry {
         key: ParcelIndexKey {
@@ -499,18 +522,7 @@ impl MetadataStore for PostgresMetadataStore {
     }
 
     async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "DELETE FROM parcel_index WHERE pg_id = $1 AND recipient_id = $2 AND sender_id = $3
-             AND parcel_id_digest = $4",
-        )
-        .bind(&key.pg_id)
-        .bind(&key.recipient_id)
-        .bind(&key.sender_id)
-        .bind(&key.parcel_id_digest)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("deleting a parcel entry"))?;
-        Ok(result.rows_affected() == 1)
+        self.delete_parcel_entry(key, None).await
     }
 
     async fn delete_parcel_if_sequence(
@@ -518,19 +530,7 @@ impl MetadataStore for PostgresMetadataStore {
         key: &ParcelIndexKey,
         sequence: i64,
     ) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "DELETE FROM parcel_index WHERE sequence = $1 AND pg_id = $2 AND recipient_id = $3
-             AND sender_id = $4 AND parcel_id_digest = $5",
-        )
-        .bind(sequence)
-        .bind(&key.pg_id)
-        .bind(&key.recipient_id)
-        .bind(&key.sender_id)
-        .bind(&key.parcel_id_digest)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("deleting a parcel entry"))?;
-        Ok(result.rows_affected() == 1)
+        self.delete_parcel_entry(key, Some(sequence)).await
     }
 
     async fn delete_expired_parcels(
