@@ -7,6 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use awala_gateway::backends::metadata::{MetadataStore, ParcelIndexKey, SqliteMetadataStore};
 use awala_gateway::backends::objects::{LocalObjectStore, ObjectStore};
 use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
 use support::gateway::{Gateway, GatewayOptions};
@@ -38,38 +39,48 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
             "every cargo acknowledged with its id",
         ],
     );
-    let object_key = |prefix: &str| {
-        stdout
+    let index_key = |prefix: &str| {
+        let line = stdout
             .lines()
             .find_map(|line| line.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stdout}"))
-            .to_owned()
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stdout}"));
+        let parts: Vec<&str> = line.split(' ').collect();
+        ParcelIndexKey::new(parts[0], parts[1], parts[2], parts[3])
     };
-    let relayed_key = object_key("relayed ");
-    let stray_key = object_key("not-relayed ");
+    let relayed_key = index_key("relayed ");
+    let stray_key = index_key("not-relayed ");
     let expected = std::fs::read(&parcel_out).expect("parcel sent");
 
-    // The unwrapping worker stores the parcel for the receiving private gateway. The store is
-    // read through the library (its layout is its own business) beside the running gateway.
-    let objects = LocalObjectStore::open(&data_dir.join("objects")).expect("object store");
+    // The unwrapping worker stores the parcel for the receiving private gateway. The stores are
+    // read through the library (their layout is their own business) beside the running gateway.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let objects = LocalObjectStore::open(&data_dir.join("objects")).expect("object store");
+    let index = runtime
+        .block_on(SqliteMetadataStore::open(&data_dir.join("gateway.sqlite")))
+        .expect("metadata store");
+    let stored_body = |key: &ParcelIndexKey| {
+        runtime.block_on(async {
+            let entry = index.get_parcel(key).await.expect("index")?;
+            objects.get(&entry.object_key).await.expect("get")
+        })
+    };
     let started = Instant::now();
     let stored = loop {
-        if let Some(body) = runtime.block_on(objects.get(&relayed_key)).expect("get") {
+        if let Some(body) = stored_body(&relayed_key) {
             break body;
         }
         assert!(
             started.elapsed() < UNWRAP_DEADLINE,
-            "parcel never stored at {relayed_key}"
+            "parcel never stored for {relayed_key:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(&stored[..], &expected[..], "stored byte for byte");
     // The unauthorised cargo came first in the same call and was dropped on delivery.
-    let stray = runtime.block_on(objects.get(&stray_key)).expect("get");
+    let stray = stored_body(&stray_key);
     assert!(
         stray.is_none(),
         "a parcel from unauthorised cargo was relayed"

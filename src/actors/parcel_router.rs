@@ -107,7 +107,7 @@ impl ParcelRouter {
         let checked = self.check(parcel_bytes.clone(), now, false).await?;
         match checked.private_gateway_opt {
             Some(target_pg_id) => {
-                self.store(parcel_bytes, &checked.parcel, &target_pg_id)
+                self.store(parcel_bytes, &checked.parcel, &target_pg_id, now)
                     .await
             }
             None => self.queue(parcel_bytes, &checked.parcel, pg_id).await,
@@ -125,7 +125,7 @@ impl ParcelRouter {
         let pg_id = checked
             .private_gateway_opt
             .ok_or_else(|| RouteError::Internal("trusted parcel without a gateway".into()))?;
-        self.store(parcel_bytes, &checked.parcel, &pg_id).await
+        self.store(parcel_bytes, &checked.parcel, &pg_id, now).await
     }
 
     /// Parses and validates. A parcel of a few KiB costs tens of microseconds (one RSA check,
@@ -154,6 +154,7 @@ impl ParcelRouter {
         parcel_bytes: Bytes,
         parcel: &Parcel,
         pg_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<Routed, RouteError> {
         let backends = &self.context.backends;
         let key = ParcelIndexKey::new(
@@ -162,13 +163,20 @@ impl ParcelRouter {
             parcel.sender_certificate().subject_id(),
             parcel.id(),
         );
-        let object_key = key.object_key();
+        let object_key = key.object_key(now);
         let size = parcel_bytes.len() as u64;
         backends.objects.put(&object_key, parcel_bytes).await?;
-        let entry = backends
+        let upserted = backends
             .metadata
             .upsert_parcel(&key, &object_key, parcel.expiry_date(), size)
             .await?;
+        if let Some(replaced) = &upserted.replaced_object_key {
+            // The index no longer points at it; a crash before this leaves garbage, not a gap.
+            if let Err(error) = backends.objects.delete(replaced).await {
+                tracing::warn!(%error, object_key = %replaced, "could not delete a replaced parcel");
+            }
+        }
+        let entry = upserted.entry;
         let channel = parcel_channel(pg_id);
         let notice = Bytes::from(entry.sequence.to_string());
         if let Err(error) = backends.notifier.publish(&channel, notice).await {

@@ -24,6 +24,7 @@ pub mod objects;
 pub mod pubsub;
 pub mod queue;
 pub mod sqlite;
+pub mod sqlite_checkpointer;
 
 pub use error::{BackendError, BackendErrorKind};
 

@@ -8,15 +8,30 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::error::BackendError;
+use super::sqlite_checkpointer::{passive_checkpoint, TailRequest};
 
 /// How long a statement waits for another writer before failing with `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a caller waits for a pooled connection before failing with `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Who copies a database's write-ahead log back into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpointing {
+    /// SQLite, in the commit that makes the log 1,000 pages long (its default).
+    Automatic,
+    /// A [`Checkpointer`](super::sqlite_checkpointer::Checkpointer) the caller runs; no
+    /// connection of the pool checkpoints on its own.
+    Background,
+}
+
 /// Opens (creating if needed) a WAL database whose commits are fsynced (`synchronous=FULL`):
 /// a transaction that returned is on disk, which is what lets bindings acknowledge after it.
-pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, BackendError> {
+pub async fn open_pool(
+    path: &Path,
+    max_connections: u32,
+    checkpointing: Checkpointing,
+) -> Result<SqlitePool, BackendError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| BackendError::from_io(&format!("creating {}", parent.display()), e))?;
@@ -34,12 +49,15 @@ pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, 
         // 16 MiB of page cache per connection (default 2 MiB): index and body pages of a
         // batch stay cached instead of being read back from the file.
         .pragma("cache_size", "-16384")
-        // Checkpoint every 10,000 WAL pages (40 MiB) instead of 1,000: a checkpoint copies each
-        // page changed since the last one back into the file and flushes it, so hot index pages
-        // rewritten by every group commit are copied ten times less often. Durability is
-        // unaffected (a commit is durable once in the WAL). The WAL file is cut back to 64 MiB
-        // when it restarts after growing past that (say while a long read held it).
-        .pragma("wal_autocheckpoint", "10000")
+        .pragma(
+            "wal_autocheckpoint",
+            match checkpointing {
+                Checkpointing::Automatic => "1000",
+                Checkpointing::Background => "0",
+            },
+        )
+        // The WAL file is cut back to 64 MiB when it restarts after growing past that (say while
+        // a long read kept it from starting over).
         .pragma("journal_size_limit", "67108864");
     SqlitePoolOptions::new()
         .max_connections(max_connections)
@@ -56,7 +74,11 @@ pub async fn open_pool(path: &Path, max_connections: u32) -> Result<SqlitePool, 
 
 /// Opens a database named by a `sqlite://` URL (`sqlite:///abs/path` or `sqlite://rel/path`;
 /// query parameters are ignored because the durability settings are not negotiable).
-pub async fn open_url(url: &str, max_connections: u32) -> Result<SqlitePool, BackendError> {
+pub async fn open_url(
+    url: &str,
+    max_connections: u32,
+    checkpointing: Checkpointing,
+) -> Result<SqlitePool, BackendError> {
     let rest = url
         .strip_prefix("sqlite://")
         .ok_or_else(|| BackendError::internal(format!("not a sqlite url: {url}")))?;
@@ -67,7 +89,7 @@ pub async fn open_url(url: &str, max_connections: u32) -> Result<SqlitePool, Bac
     // Validate through sqlx's own parser too, so both accept the same URLs.
     SqliteConnectOptions::from_str(url)
         .map_err(|e| BackendError::from_sqlx(&format!("parsing {url}"), e))?;
-    open_pool(Path::new(path), max_connections).await
+    open_pool(Path::new(path), max_connections, checkpointing).await
 }
 
 /// Milliseconds since the Unix epoch: how embedded stores keep times, so SQL compares integers.
@@ -106,13 +128,30 @@ pub async fn next_batch<T>(
 pub struct WriterConnection {
     pool: SqlitePool,
     connection_opt: Option<sqlx::SqliteConnection>,
+    tail: TailRequest,
 }
 
 impl WriterConnection {
-    pub fn new(pool: SqlitePool) -> Self {
+    /// The writer of `pool`'s database, copying the tail of its log when `tail` asks.
+    pub fn new(pool: SqlitePool, tail: TailRequest) -> Self {
         WriterConnection {
             pool,
             connection_opt: None,
+            tail,
+        }
+    }
+
+    /// Copies the tail of the log if the checkpointer asked for it; call between transactions,
+    /// after answering the callers of the last one. While this writer copies, nothing is
+    /// appended, so the copy completes and the next transaction can start the log over.
+    pub async fn copy_requested_tail(&mut self) {
+        if !self.tail.take() {
+            return;
+        }
+        if let Some(connection) = self.connection_opt.as_mut() {
+            if let Err(error) = passive_checkpoint(connection).await {
+                tracing::warn!(%error, "copying the tail of the log failed");
+            }
         }
     }
 

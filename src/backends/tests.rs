@@ -28,15 +28,16 @@ async fn embedded_defaults_open_and_work_together() {
         assert!(dir.path().join(file).exists(), "{file}");
     }
     let key = ParcelIndexKey::new("0pg", "0recipient", "0sender", "parcel-1");
+    let now = chrono::Utc::now();
+    let object_key = key.object_key(now);
     backends
         .objects
-        .put(&key.object_key(), Bytes::from_static(b"parcel"))
+        .put(&object_key, Bytes::from_static(b"parcel"))
         .await
         .expect("put");
-    let now = chrono::Utc::now();
     backends
         .metadata
-        .upsert_parcel(&key, &key.object_key(), now + chrono::Duration::hours(1), 6)
+        .upsert_parcel(&key, &object_key, now + chrono::Duration::hours(1), 6)
         .await
         .expect("index");
     backends

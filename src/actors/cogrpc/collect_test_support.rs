@@ -74,14 +74,15 @@ impl TestGateway {
         );
         let backends = &self.context.backends;
         let size = body.len() as u64;
+        let object_key = key.object_key(chrono::Utc::now());
         backends
             .objects
-            .put(&key.object_key(), body.into())
+            .put(&object_key, body.into())
             .await
             .expect("put");
         backends
             .metadata
-            .upsert_parcel(&key, &key.object_key(), expiry, size)
+            .upsert_parcel(&key, &object_key, expiry, size)
             .await
             .expect("upsert");
         key

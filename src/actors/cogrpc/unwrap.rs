@@ -271,8 +271,9 @@ async fn honour_pca(
         &pca.sender_endpoint_id,
         &pca.parcel_id,
     );
-    context.backends.metadata.delete_parcel(&key).await?;
-    context.backends.objects.delete(&key.object_key()).await?;
+    if let Some(object_key) = context.backends.metadata.delete_parcel(&key).await? {
+        context.backends.objects.delete(&object_key).await?;
+    }
     report.pcas_honoured += 1;
     Ok(())
 }

@@ -52,7 +52,7 @@ async fn a_pca_deletes_the_parcel_it_names() {
     let f = Fixture::new().await;
     let backends = &f.context.backends;
     let key = ParcelIndexKey::new(f.pg.id(), "recipient-endpoint", "sender-endpoint", "p-1");
-    let object_key = key.object_key();
+    let object_key = key.object_key(f.now);
     backends
         .objects
         .put(&object_key, Bytes::from_static(b"parcel"))

@@ -335,21 +335,29 @@ pub async fn parcel_index(store: &dyn MetadataStore) {
     let key = |pg: &str, parcel: &str| ParcelIndexKey::new(pg, "0recipient", "0sender", parcel);
     let k1 = key("0pg", "p1");
     assert_eq!(k1.parcel_id_digest.len(), 64);
-    assert!(k1
-        .object_key()
-        .starts_with("parcels/gateway-bound/0pg/0recipient/0sender/"));
+    let received = t(0) + chrono::Duration::microseconds(1_500_000);
+    let time_prefix = format!("parcels/gateway-bound/{:016}-", received.timestamp_micros());
+    assert!(k1.object_key(received).starts_with(&time_prefix));
+    assert_ne!(
+        k1.object_key(received),
+        key("0pg2", "p1").object_key(received)
+    );
     let first = store
-        .upsert_parcel(&k1, &k1.object_key(), t(100), 10)
+        .upsert_parcel(&k1, &k1.object_key(received), t(100), 10)
         .await
         .expect("upsert");
+    assert_eq!(first.replaced_object_key, None);
+    let first = first.entry;
     let e2 = store
         .upsert_parcel(&key("0pg", "p2"), "o2", t(20), 20)
         .await
-        .expect("upsert");
+        .expect("upsert")
+        .entry;
     let e3 = store
         .upsert_parcel(&key("0pg", "p3"), "o3", t(100), 30)
         .await
-        .expect("upsert");
+        .expect("upsert")
+        .entry;
     store
         .upsert_parcel(&key("0pg2", "p1"), "o4", t(100), 40)
         .await
@@ -359,6 +367,21 @@ pub async fn parcel_index(store: &dyn MetadataStore) {
         .upsert_parcel(&k1, "o1-new", t(200), 11)
         .await
         .expect("replace");
+    assert_eq!(
+        replaced.replaced_object_key,
+        Some(k1.object_key(received)),
+        "the superseded object is named for deletion"
+    );
+    assert_eq!(
+        store
+            .upsert_parcel(&k1, "o1-new", t(200), 11)
+            .await
+            .expect("same object")
+            .replaced_object_key,
+        None,
+        "an object the entry still uses is not named"
+    );
+    let replaced = store.get_parcel(&k1).await.expect("get").expect("kept");
     assert!(
         replaced.sequence > e3.sequence,
         "a replaced parcel is listed again"
@@ -390,8 +413,11 @@ pub async fn parcel_index(store: &dyn MetadataStore) {
     assert_eq!(page1.len() + page2.len(), 3);
     assert_eq!(page2[0], replaced);
 
-    assert!(store.delete_parcel(&k1).await.expect("delete"));
-    assert!(!store.delete_parcel(&k1).await.expect("delete again"));
+    assert_eq!(
+        store.delete_parcel(&k1).await.expect("delete"),
+        Some("o1-new".to_string())
+    );
+    assert_eq!(store.delete_parcel(&k1).await.expect("delete again"), None);
     assert_eq!(store.get_parcel(&k1).await.expect("get"), None);
 
     let expired = store
@@ -422,7 +448,7 @@ pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
     let keys: Vec<ParcelIndexKey> = (0..200)
         .map(|i| ParcelIndexKey::new("0pg", "0recipient", "0sender", &format!("p{i}")))
         .collect();
-    let object_keys: Vec<String> = keys.iter().map(ParcelIndexKey::object_key).collect();
+    let object_keys: Vec<String> = keys.iter().map(|key| key.object_key(t(0))).collect();
     let entries = futures::future::join_all(
         keys.iter()
             .zip(&object_keys)
@@ -431,7 +457,7 @@ pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
     .await;
     let mut sequences: Vec<i64> = entries
         .into_iter()
-        .map(|entry| entry.expect("upsert").sequence)
+        .map(|upserted| upserted.expect("upsert").entry.sequence)
         .collect();
     sequences.sort_unstable();
     sequences.dedup();
@@ -449,7 +475,15 @@ pub async fn parcel_index_concurrent_writes(store: &dyn MetadataStore) {
     }
     assert_eq!(listed, keys.len());
     let deleted = futures::future::join_all(keys.iter().map(|key| store.delete_parcel(key))).await;
-    assert!(deleted.into_iter().all(|result| result.expect("delete")));
+    let deleted: Vec<Option<String>> = deleted
+        .into_iter()
+        .map(|result| result.expect("delete"))
+        .collect();
+    assert_eq!(
+        deleted,
+        object_keys.into_iter().map(Some).collect::<Vec<_>>(),
+        "each delete names its own entry's object"
+    );
     assert!(store
         .list_parcels_for_gateway("0pg", t(0), 0, 10)
         .await
@@ -465,11 +499,13 @@ pub async fn parcel_index_conditional_delete(store: &dyn MetadataStore) {
     let read = store
         .upsert_parcel(&k1, "o1", t(100), 1)
         .await
-        .expect("upsert");
+        .expect("upsert")
+        .entry;
     let replaced = store
         .upsert_parcel(&k1, "o1-new", t(100), 1)
         .await
-        .expect("replace");
+        .expect("replace")
+        .entry;
     assert!(!store
         .delete_parcel_if_sequence(&k1, read.sequence)
         .await
@@ -482,7 +518,8 @@ pub async fn parcel_index_conditional_delete(store: &dyn MetadataStore) {
     let other = store
         .upsert_parcel(&key("p2"), "o2", t(100), 1)
         .await
-        .expect("upsert");
+        .expect("upsert")
+        .entry;
     assert!(!store
         .delete_parcel_if_sequence(&key("p2"), replaced.sequence)
         .await
@@ -515,7 +552,7 @@ pub async fn parcel_index_conditional_delete(store: &dyn MetadataStore) {
                 .await
                 .expect("replace");
         }
-        sequences.push(first.sequence);
+        sequences.push(first.entry.sequence);
     }
     let deleted = futures::future::join_all(
         keys.iter()

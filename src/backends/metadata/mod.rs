@@ -92,11 +92,27 @@ impl ParcelIndexKey {
         }
     }
 
-    /// The object key of the parcel body, in the reference gateway's layout.
-    pub fn object_key(&self) -> String {
+    /// Where the body of this parcel, received at `received_at`, is stored.
+    ///
+    /// Keys start with the time of receipt so that stores keeping keys in a B-tree (the embedded
+    /// one's SQLite table) append to it instead of writing a random page per parcel, which made
+    /// that table's index most of what ingest wrote to disk. Each delivery gets its own key; the
+    /// one a replacement supersedes is deleted once the index points at the new one.
+    pub fn object_key(&self, received_at: DateTime<Utc>) -> String {
+        let identity = crate::protocols::awala::keys::sha256(
+            [
+                self.pg_id.as_str(),
+                &self.recipient_id,
+                &self.sender_id,
+                &self.parcel_id_digest,
+            ]
+            .join("\n")
+            .as_bytes(),
+        );
         format!(
-            "parcels/gateway-bound/{}/{}/{}/{}",
-            self.pg_id, self.recipient_id, self.sender_id, self.parcel_id_digest
+            "parcels/gateway-bound/{:016}-{}",
+            received_at.timestamp_micros().max(0),
+            hex::encode(identity)
         )
     }
 }
@@ -110,6 +126,25 @@ pub struct ParcelIndexEntry {
     pub size: u64,
     /// Increases with every upsert across the store; collectors page by it.
     pub sequence: i64,
+}
+
+/// The entry an upsert wrote, and the object key of the entry it replaced (when that differs),
+/// whose object the caller deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertedParcel {
+    pub entry: ParcelIndexEntry,
+    pub replaced_object_key: Option<String>,
+}
+
+impl UpsertedParcel {
+    /// The result of writing `entry` over an entry whose object key was `previous_object_key`.
+    pub fn new(entry: ParcelIndexEntry, previous_object_key: Option<String>) -> Self {
+        let replaced_object_key = previous_object_key.filter(|old| *old != entry.object_key);
+        UpsertedParcel {
+            entry,
+            replaced_object_key,
+        }
+    }
 }
 
 /// The gateway's metadata. Used as `Arc<dyn MetadataStore>`.
@@ -214,7 +249,7 @@ pub trait MetadataStore: Send + Sync {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<ParcelIndexEntry, BackendError>;
+    ) -> Result<UpsertedParcel, BackendError>;
     /// Unexpired parcels of `pg_id` with a sequence above `after_sequence`, in sequence order.
     async fn list_parcels_for_gateway(
         &self,
@@ -227,8 +262,8 @@ pub trait MetadataStore: Send + Sync {
         &self,
         key: &ParcelIndexKey,
     ) -> Result<Option<ParcelIndexEntry>, BackendError>;
-    /// Deletes the entry; returns whether there was one.
-    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError>;
+    /// Deletes the entry; returns its object key if there was one, for the caller to delete.
+    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError>;
     /// Deletes the entry for `key` only if it still has `sequence`, i.e. it was not replaced
     /// since it was read; returns whether it did. One statement instead of a read and a delete:
     /// this runs once per acknowledged parcel.

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use super::{
     MetadataStore, OwnCertificate, ParcelCollection, ParcelIndexEntry, ParcelIndexKey,
-    PeerSessionKey, SessionKeyRecord, MAX_PAGE,
+    PeerSessionKey, SessionKeyRecord, UpsertedParcel, MAX_PAGE,
 };
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{from_millis, to_millis};
@@ -98,20 +98,20 @@ impl PostgresMetadataStore {
         &self,
         key: &ParcelIndexKey,
         sequence_opt: Option<i64>,
-    ) -> Result<bool, BackendError> {
-        let result = sqlx::query(
+    ) -> Result<Option<String>, BackendError> {
+        sqlx::query_scalar(
             "DELETE FROM parcel_index WHERE pg_id = $1 AND recipient_id = $2 AND sender_id = $3
-             AND parcel_id_digest = $4 AND ($5::BIGINT IS NULL OR sequence = $5)",
+             AND parcel_id_digest = $4 AND ($5::BIGINT IS NULL OR sequence = $5)
+             RETURNING object_key",
         )
         .bind(&key.pg_id)
         .bind(&key.recipient_id)
         .bind(&key.sender_id)
         .bind(&key.parcel_id_digest)
         .bind(sequence_opt)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(sql("deleting a parcel entry"))?;
-        Ok(result.rows_affected() == 1)
+        .map_err(sql("deleting a parcel entry"))
     }
 }
 
@@ -452,16 +452,22 @@ impl MetadataStore for PostgresMetadataStore {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<ParcelIndexEntry, BackendError> {
-        // A replaced entry takes a new sequence value, so collectors list it again.
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO parcel_index
+    ) -> Result<UpsertedParcel, BackendError> {
+        // A replaced entry takes a new sequence value, so collectors list it again. `old` reads
+        // the entry in the statement's snapshot, before the upsert, for the caller to delete its
+        // object (`FOR UPDATE` there would read the row this statement wrote instead).
+        let (sequence, previous): (i64, Option<String>) = sqlx::query_as(
+            "WITH old AS MATERIALIZED (
+                 SELECT object_key FROM parcel_index WHERE pg_id = $1 AND recipient_id = $2
+                 AND sender_id = $3 AND parcel_id_digest = $4
+             )
+             INSERT INTO parcel_index
                  (pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (pg_id, recipient_id, sender_id, parcel_id_digest) DO UPDATE SET
                  sequence = nextval('parcel_index_sequence'), object_key = excluded.object_key,
                  expiry = excluded.expiry, size = excluded.size
-             RETURNING sequence",
+             RETURNING sequence, (SELECT object_key FROM old)",
         )
         .bind(&key.pg_id)
         .bind(&key.recipient_id)
@@ -473,13 +479,14 @@ impl MetadataStore for PostgresMetadataStore {
         .fetch_one(&self.pool)
         .await
         .map_err(sql("indexing a parcel"))?;
-        Ok(ParcelIndexEntry {
+        let entry = ParcelIndexEntry {
             key: key.clone(),
             object_key: object_key.to_string(),
             expiry,
             size,
             sequence,
-        })
+        };
+        Ok(UpsertedParcel::new(entry, previous))
     }
 
     async fn list_parcels_for_gateway(
@@ -521,7 +528,7 @@ impl MetadataStore for PostgresMetadataStore {
         row.as_ref().map(parcel_of).transpose()
     }
 
-    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
+    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError> {
         self.delete_parcel_entry(key, None).await
     }
 
@@ -530,7 +537,10 @@ impl MetadataStore for PostgresMetadataStore {
         key: &ParcelIndexKey,
         sequence: i64,
     ) -> Result<bool, BackendError> {
-        self.delete_parcel_entry(key, Some(sequence)).await
+        Ok(self
+            .delete_parcel_entry(key, Some(sequence))
+            .await?
+            .is_some())
     }
 
     async fn delete_expired_parcels(

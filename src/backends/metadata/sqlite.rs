@@ -15,10 +15,11 @@ use sqlx::{Row, SqlitePool};
 use super::sqlite_batch::ParcelIndexWriter;
 use super::{
     MetadataStore, OwnCertificate, ParcelCollection, ParcelIndexEntry, ParcelIndexKey,
-    PeerSessionKey, SessionKeyRecord, MAX_PAGE,
+    PeerSessionKey, SessionKeyRecord, UpsertedParcel, MAX_PAGE,
 };
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{from_millis, open_pool, open_url, to_millis};
+use crate::backends::sqlite::{from_millis, open_pool, open_url, to_millis, Checkpointing};
+use crate::backends::sqlite_checkpointer::{Checkpointer, TailRequest};
 
 /// Connections in the pool: WAL lets readers run beside the one writer.
 const POOL_SIZE: u32 = 4;
@@ -28,17 +29,18 @@ pub struct SqliteMetadataStore {
     pool: SqlitePool,
     /// Group commit of parcel index writes, the hot path (see `sqlite_batch`).
     index_writer: ParcelIndexWriter,
+    _checkpointer: Checkpointer,
 }
 
 impl SqliteMetadataStore {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub async fn open(path: &Path) -> Result<Self, BackendError> {
-        Self::migrated(open_pool(path, POOL_SIZE).await?).await
+        Self::migrated(open_pool(path, POOL_SIZE, Checkpointing::Background).await?).await
     }
 
     /// Opens the database named by a `sqlite://` URL.
     pub async fn open_url(url: &str) -> Result<Self, BackendError> {
-        Self::migrated(open_url(url, POOL_SIZE).await?).await
+        Self::migrated(open_url(url, POOL_SIZE, Checkpointing::Background).await?).await
     }
 
     async fn migrated(pool: SqlitePool) -> Result<Self, BackendError> {
@@ -48,8 +50,13 @@ impl SqliteMetadataStore {
             .map_err(|e| {
                 BackendError::internal(format!("migrating metadata database: {e}")).with_source(e)
             })?;
-        let index_writer = ParcelIndexWriter::spawn(pool.clone());
-        Ok(SqliteMetadataStore { pool, index_writer })
+        let tail = TailRequest::default();
+        let index_writer = ParcelIndexWriter::spawn(pool.clone(), tail.clone());
+        Ok(SqliteMetadataStore {
+            _checkpointer: Checkpointer::spawn(&pool, tail),
+            pool,
+            index_writer,
+        })
     }
 }
 
@@ -417,18 +424,19 @@ impl MetadataStore for SqliteMetadataStore {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<ParcelIndexEntry, BackendError> {
-        let sequence = self
+    ) -> Result<UpsertedParcel, BackendError> {
+        let (sequence, previous) = self
             .index_writer
             .upsert(key, object_key, expiry, size)
             .await?;
-        Ok(ParcelIndexEntry {
+        let entry = ParcelIndexEntry {
             key: key.clone(),
             object_key: object_key.to_string(),
             expiry,
             size,
             sequence,
-        })
+        };
+        Ok(UpsertedParcel::new(entry, previous))
     }
 
     async fn list_parcels_for_gateway(
@@ -470,7 +478,7 @@ impl MetadataStore for SqliteMetadataStore {
         row.as_ref().map(parcel_of).transpose()
     }
 
-    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
+    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError> {
         self.index_writer.delete(key).await
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{finish_transaction, next_batch, to_millis, WriterConnection};
+use crate::backends::sqlite_checkpointer::TailRequest;
 
 /// Writes waiting for the writer task at most; senders wait past it.
 const QUEUE_CAPACITY: usize = 4096;
@@ -29,16 +30,19 @@ enum WriteOp {
         object_key: String,
         expiry: DateTime<Utc>,
         size: i64,
-        reply: oneshot::Sender<Result<i64, BackendError>>,
+        reply: oneshot::Sender<Result<Upserted, BackendError>>,
     },
     /// Deletes the entry, or with `sequence_opt` only the entry of that sequence (one not
     /// replaced since it was read).
     Delete {
         key: ParcelIndexKey,
         sequence_opt: Option<i64>,
-        reply: oneshot::Sender<Result<bool, BackendError>>,
+        reply: oneshot::Sender<Result<Option<String>, BackendError>>,
     },
 }
+
+/// An upsert's new sequence number, and the object key of the entry it replaced, if any.
+pub type Upserted = (i64, Option<String>);
 
 /// The handle callers use; the task ends when every handle is dropped.
 #[derive(Clone)]
@@ -48,20 +52,21 @@ pub struct ParcelIndexWriter {
 
 impl ParcelIndexWriter {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(pool: SqlitePool) -> Self {
+    pub fn spawn(pool: SqlitePool, tail: TailRequest) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(pool, receiver));
+        tokio::spawn(run(WriterConnection::new(pool, tail), receiver));
         ParcelIndexWriter { sender }
     }
 
-    /// Inserts or replaces the entry; returns its new sequence number once committed.
+    /// Inserts or replaces the entry; returns its new sequence number, and the object key of the
+    /// entry it replaced, once committed.
     pub async fn upsert(
         &self,
         key: &ParcelIndexKey,
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<i64, BackendError> {
+    ) -> Result<Upserted, BackendError> {
         let size =
             i64::try_from(size).map_err(|_| BackendError::internal("parcel size overflow"))?;
         let (reply, answer) = oneshot::channel();
@@ -76,8 +81,8 @@ impl ParcelIndexWriter {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    /// Deletes the entry; returns whether there was one, once committed.
-    pub async fn delete(&self, key: &ParcelIndexKey) -> Result<bool, BackendError> {
+    /// Deletes the entry; returns its object key if there was one, once committed.
+    pub async fn delete(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError> {
         self.delete_matching(key, None).await
     }
 
@@ -87,14 +92,14 @@ impl ParcelIndexWriter {
         key: &ParcelIndexKey,
         sequence: i64,
     ) -> Result<bool, BackendError> {
-        self.delete_matching(key, Some(sequence)).await
+        Ok(self.delete_matching(key, Some(sequence)).await?.is_some())
     }
 
     async fn delete_matching(
         &self,
         key: &ParcelIndexKey,
         sequence_opt: Option<i64>,
-    ) -> Result<bool, BackendError> {
+    ) -> Result<Option<String>, BackendError> {
         let (reply, answer) = oneshot::channel();
         self.submit(WriteOp::Delete {
             key: key.clone(),
@@ -114,10 +119,10 @@ fn writer_gone() -> BackendError {
     BackendError::unavailable("the parcel index writer stopped")
 }
 
-async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<WriteOp>) {
-    let mut writer = WriterConnection::new(pool);
+async fn run(mut writer: WriterConnection, mut receiver: mpsc::Receiver<WriteOp>) {
     while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
         commit(&mut writer, batch).await;
+        writer.copy_requested_tail().await;
     }
 }
 
@@ -140,8 +145,8 @@ async fn commit(writer: &mut WriterConnection, batch: Vec<WriteOp>) {
         Ok(outcomes) => {
             for (op, outcome) in batch.into_iter().zip(outcomes) {
                 match (op, outcome) {
-                    (WriteOp::Upsert { reply, .. }, Outcome::Sequence(sequence)) => {
-                        let _ = reply.send(Ok(sequence));
+                    (WriteOp::Upsert { reply, .. }, Outcome::Upserted(sequence, replaced)) => {
+                        let _ = reply.send(Ok((sequence, replaced)));
                     }
                     (WriteOp::Delete { reply, .. }, Outcome::Deleted(deleted)) => {
                         let _ = reply.send(Ok(deleted));
@@ -190,6 +195,7 @@ async fn upsert_chunk(
     connection: &mut SqliteConnection,
     chunk: &[WriteOp],
 ) -> Result<Vec<Outcome>, BackendError> {
+    let mut previous = existing_object_keys(connection, chunk).await?;
     // REPLACE deletes an old row and inserts a new one: a new AUTOINCREMENT sequence.
     let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT OR REPLACE INTO parcel_index
@@ -237,32 +243,49 @@ async fn upsert_chunk(
     chunk
         .iter()
         .map(|op| {
-            sequences
-                .get(&op.key())
+            let key = op.key();
+            let sequence = sequences
+                .get(&key)
                 .copied()
-                .map(Outcome::Sequence)
-                .ok_or_else(|| BackendError::internal("an upserted parcel returned no sequence"))
+                .ok_or_else(|| BackendError::internal("an upserted parcel returned no sequence"))?;
+            Ok(Outcome::Upserted(sequence, previous.remove(&key)))
         })
         .collect()
 }
 
-/// Deletes the chunk's entries (all of one `kind`). The keys to delete are a `VALUES` list joined
-/// to the table, which SQLite answers with one index search per key; a row-value `IN` over the
-/// list would scan the whole table instead, once per chunk.
-async fn delete_chunk(
+/// The object keys of the entries the chunk's keys already have.
+async fn existing_object_keys(
     connection: &mut SqliteConnection,
     chunk: &[WriteOp],
-    kind: Kind,
-) -> Result<Vec<Outcome>, BackendError> {
+) -> Result<HashMap<IndexKey, String>, BackendError> {
     let mut query = QueryBuilder::<Sqlite>::new(
-        "DELETE FROM parcel_index WHERE sequence IN (SELECT p.sequence FROM (",
+        "SELECT p.pg_id, p.recipient_id, p.sender_id, p.parcel_id_digest, p.object_key FROM (",
     );
+    push_key_values(&mut query, chunk);
+    query.push(") AS v JOIN parcel_index AS p ON ");
+    query.push(JOIN_ON_KEY);
+    let rows = query
+        .build()
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|error| BackendError::from_sqlx("reading replaced parcel entries", error))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| Some((key_of_row(row)?, row.try_get(4).ok()?)))
+        .collect())
+}
+
+/// The chunk's keys as a `VALUES` list (`column1` to `column4`), with each conditional delete's
+/// sequence as `column5`.
+fn push_key_values(query: &mut QueryBuilder<'_, Sqlite>, chunk: &[WriteOp]) {
     query.push_values(chunk, |mut row, op| {
-        let (pg_id, recipient_id, sender_id, digest) = op.key();
-        row.push_bind(pg_id)
-            .push_bind(recipient_id)
-            .push_bind(sender_id)
-            .push_bind(digest);
+        let key = match op {
+            WriteOp::Upsert { key, .. } | WriteOp::Delete { key, .. } => key,
+        };
+        row.push_bind(key.pg_id.clone())
+            .push_bind(key.recipient_id.clone())
+            .push_bind(key.sender_id.clone())
+            .push_bind(key.parcel_id_digest.clone());
         if let WriteOp::Delete {
             sequence_opt: Some(sequence),
             ..
@@ -271,40 +294,61 @@ async fn delete_chunk(
             row.push_bind(*sequence);
         }
     });
-    query.push(
-        ") AS v JOIN parcel_index AS p ON p.pg_id = v.column1 AND p.recipient_id = v.column2
-         AND p.sender_id = v.column3 AND p.parcel_id_digest = v.column4",
+}
+
+/// Joins the `VALUES` list `v` to the entries `p` with those keys: one index search per key,
+/// where a row-value `IN` over the list would scan the whole table once per chunk.
+const JOIN_ON_KEY: &str = "p.pg_id = v.column1 AND p.recipient_id = v.column2
+     AND p.sender_id = v.column3 AND p.parcel_id_digest = v.column4";
+
+fn key_of_row(row: &sqlx::sqlite::SqliteRow) -> Option<IndexKey> {
+    Some((
+        row.try_get(0).ok()?,
+        row.try_get(1).ok()?,
+        row.try_get(2).ok()?,
+        row.try_get(3).ok()?,
+    ))
+}
+
+/// Deletes the chunk's entries (all of one `kind`), returning each deleted entry's object key.
+async fn delete_chunk(
+    connection: &mut SqliteConnection,
+    chunk: &[WriteOp],
+    kind: Kind,
+) -> Result<Vec<Outcome>, BackendError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "DELETE FROM parcel_index WHERE sequence IN (SELECT p.sequence FROM (",
     );
+    push_key_values(&mut query, chunk);
+    query.push(") AS v JOIN parcel_index AS p ON ");
+    query.push(JOIN_ON_KEY);
     if kind == Kind::DeleteIfSequence {
         query.push(" AND p.sequence = v.column5");
     }
-    query.push(") RETURNING pg_id, recipient_id, sender_id, parcel_id_digest");
+    query.push(") RETURNING pg_id, recipient_id, sender_id, parcel_id_digest, object_key");
     let rows = query
         .build()
         .fetch_all(&mut *connection)
         .await
         .map_err(|error| BackendError::from_sqlx("deleting parcel entries", error))?;
-    let deleted: HashSet<(String, String, String, String)> = rows
+    let mut deleted: HashMap<IndexKey, String> = rows
         .iter()
-        .filter_map(|row| {
-            Some((
-                row.try_get(0).ok()?,
-                row.try_get(1).ok()?,
-                row.try_get(2).ok()?,
-                row.try_get(3).ok()?,
-            ))
-        })
+        .filter_map(|row| Some((key_of_row(row)?, row.try_get(4).ok()?)))
         .collect();
     Ok(chunk
         .iter()
-        .map(|op| Outcome::Deleted(deleted.contains(&op.key())))
+        .map(|op| Outcome::Deleted(deleted.remove(&op.key())))
         .collect())
 }
 
 enum Outcome {
-    Sequence(i64),
-    Deleted(bool),
+    Upserted(i64, Option<String>),
+    /// The deleted entry's object key; `None` when nothing matched.
+    Deleted(Option<String>),
 }
+
+/// An index key as owned strings, for matching returned rows to writes.
+type IndexKey = (String, String, String, String);
 
 /// What a write does; one statement holds writes of one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,7 +373,7 @@ impl WriteOp {
     }
 
     /// The index key as owned strings, for matching returned rows.
-    fn key(&self) -> (String, String, String, String) {
+    fn key(&self) -> IndexKey {
         let key = match self {
             WriteOp::Upsert { key, .. } | WriteOp::Delete { key, .. } => key,
         };

@@ -16,7 +16,10 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{finish_transaction, next_batch, open_pool, WriterConnection};
+use crate::backends::sqlite::{
+    finish_transaction, next_batch, open_pool, Checkpointing, WriterConnection,
+};
+use crate::backends::sqlite_checkpointer::{Checkpointer, TailRequest};
 
 /// Largest object kept in the table; larger ones are files.
 pub const INLINE_LIMIT: usize = 64 * 1024;
@@ -48,12 +51,18 @@ enum SmallOp {
 pub struct SmallObjects {
     pool: SqlitePool,
     sender: mpsc::Sender<SmallOp>,
+    _checkpointer: Checkpointer,
 }
 
 impl SmallObjects {
     /// Opens (creating if needed) the table under `root` and starts its writer task.
     pub async fn open(root: &Path) -> Result<Self, BackendError> {
-        let pool = open_pool(&root.join(DATABASE_NAME), POOL_SIZE).await?;
+        let pool = open_pool(
+            &root.join(DATABASE_NAME),
+            POOL_SIZE,
+            Checkpointing::Background,
+        )
+        .await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL)",
         )
@@ -61,8 +70,16 @@ impl SmallObjects {
         .await
         .map_err(|e| BackendError::from_sqlx("creating the small-object table", e))?;
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(pool.clone(), receiver));
-        Ok(SmallObjects { pool, sender })
+        let tail = TailRequest::default();
+        tokio::spawn(run(
+            WriterConnection::new(pool.clone(), tail.clone()),
+            receiver,
+        ));
+        Ok(SmallObjects {
+            _checkpointer: Checkpointer::spawn(&pool, tail),
+            pool,
+            sender,
+        })
     }
 
     pub async fn put(&self, key: &str, body: Bytes) -> Result<(), BackendError> {
@@ -142,10 +159,10 @@ fn writer_gone() -> BackendError {
     BackendError::unavailable("the small-object writer stopped")
 }
 
-async fn run(pool: SqlitePool, mut receiver: mpsc::Receiver<SmallOp>) {
-    let mut writer = WriterConnection::new(pool);
+async fn run(mut writer: WriterConnection, mut receiver: mpsc::Receiver<SmallOp>) {
     while let Some(batch) = next_batch(&mut receiver, MAX_BATCH).await {
         commit(&mut writer, batch).await;
+        writer.copy_requested_tail().await;
     }
 }
 

@@ -27,7 +27,7 @@ use super::{
 };
 use crate::backends::clock::{Clock, SystemClock};
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{from_millis, open_pool, to_millis};
+use crate::backends::sqlite::{from_millis, open_pool, to_millis, Checkpointing};
 
 /// Most messages one `receive` call leases, whatever `max` asks for.
 pub const MAX_RECEIVE_BATCH: usize = 1_000;
@@ -55,7 +55,7 @@ impl EmbeddedQueue {
         settings: QueueSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BackendError> {
-        let pool = open_pool(path, 1).await?;
+        let pool = open_pool(path, 1, Checkpointing::Automatic).await?;
         sqlx::migrate!("src/backends/queue/migrations")
             .run(&pool)
             .await

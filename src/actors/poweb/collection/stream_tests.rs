@@ -12,7 +12,7 @@ fn entry(pg_id: &str, sequence: i64) -> ParcelIndexEntry {
         &format!("parcel-{sequence}"),
     );
     ParcelIndexEntry {
-        object_key: key.object_key(),
+        object_key: key.object_key(Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).unwrap()),
         key,
         expiry: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
         size: 10,
