@@ -15,6 +15,7 @@ use std::time::Duration;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::error::BackendError;
+use super::sqlite::WriterConnection;
 
 /// How often the task copies the log back into the database file.
 const INTERVAL: Duration = Duration::from_millis(100);
@@ -48,9 +49,16 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database of `pool` (whose connections must not checkpoint
-    /// automatically), asking for tail copies through `tail`.
-    pub fn spawn(pool: &SqlitePool, tail: TailRequest) -> Self {
+    /// Starts checkpointing the database of `pool` (opened with
+    /// [`Checkpointing::Background`](super::sqlite::Checkpointing::Background)), and returns the
+    /// writer that copies the tail when asked.
+    pub fn spawn_with_writer(pool: &SqlitePool) -> (Self, WriterConnection) {
+        let tail = TailRequest::default();
+        let writer = WriterConnection::new(pool.clone(), tail.clone());
+        (Self::spawn(pool, tail), writer)
+    }
+
+    fn spawn(pool: &SqlitePool, tail: TailRequest) -> Self {
         let pool = pool.clone();
         let task = tokio::spawn(async move {
             // A connection of its own, so passes run on their own SQLite thread beside the
@@ -137,7 +145,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::backends::sqlite::{finish_transaction, open_pool, Checkpointing, WriterConnection};
+    use crate::backends::sqlite::{finish_transaction, open_pool, Checkpointing};
 
     /// The log's checkpoint sequence number (header bytes 12..16), which SQLite increments each
     /// time the log starts over.

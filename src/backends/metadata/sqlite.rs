@@ -19,7 +19,7 @@ use super::{
 };
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{from_millis, open_pool, open_url, to_millis, Checkpointing};
-use crate::backends::sqlite_checkpointer::{Checkpointer, TailRequest};
+use crate::backends::sqlite_checkpointer::Checkpointer;
 
 /// Connections in the pool: WAL lets readers run beside the one writer.
 const POOL_SIZE: u32 = 4;
@@ -50,12 +50,11 @@ impl SqliteMetadataStore {
             .map_err(|e| {
                 BackendError::internal(format!("migrating metadata database: {e}")).with_source(e)
             })?;
-        let tail = TailRequest::default();
-        let index_writer = ParcelIndexWriter::spawn(pool.clone(), tail.clone());
+        let (checkpointer, writer) = Checkpointer::spawn_with_writer(&pool);
         Ok(SqliteMetadataStore {
-            _checkpointer: Checkpointer::spawn(&pool, tail),
             pool,
-            index_writer,
+            index_writer: ParcelIndexWriter::spawn(writer),
+            _checkpointer: checkpointer,
         })
     }
 }

@@ -10,13 +10,12 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{finish_transaction, next_batch, to_millis, WriterConnection};
-use crate::backends::sqlite_checkpointer::TailRequest;
 
 /// Writes waiting for the writer task at most; senders wait past it.
 const QUEUE_CAPACITY: usize = 4096;
@@ -52,9 +51,9 @@ pub struct ParcelIndexWriter {
 
 impl ParcelIndexWriter {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(pool: SqlitePool, tail: TailRequest) -> Self {
+    pub fn spawn(writer: WriterConnection) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(WriterConnection::new(pool, tail), receiver));
+        tokio::spawn(run(writer, receiver));
         ParcelIndexWriter { sender }
     }
 
@@ -279,13 +278,11 @@ async fn existing_object_keys(
 /// sequence as `column5`.
 fn push_key_values(query: &mut QueryBuilder<'_, Sqlite>, chunk: &[WriteOp]) {
     query.push_values(chunk, |mut row, op| {
-        let key = match op {
-            WriteOp::Upsert { key, .. } | WriteOp::Delete { key, .. } => key,
-        };
-        row.push_bind(key.pg_id.clone())
-            .push_bind(key.recipient_id.clone())
-            .push_bind(key.sender_id.clone())
-            .push_bind(key.parcel_id_digest.clone());
+        let (pg_id, recipient_id, sender_id, digest) = op.key();
+        row.push_bind(pg_id)
+            .push_bind(recipient_id)
+            .push_bind(sender_id)
+            .push_bind(digest);
         if let WriteOp::Delete {
             sequence_opt: Some(sequence),
             ..

@@ -19,7 +19,7 @@ use crate::backends::error::BackendError;
 use crate::backends::sqlite::{
     finish_transaction, next_batch, open_pool, Checkpointing, WriterConnection,
 };
-use crate::backends::sqlite_checkpointer::{Checkpointer, TailRequest};
+use crate::backends::sqlite_checkpointer::Checkpointer;
 
 /// Largest object kept in the table; larger ones are files.
 pub const INLINE_LIMIT: usize = 64 * 1024;
@@ -70,15 +70,12 @@ impl SmallObjects {
         .await
         .map_err(|e| BackendError::from_sqlx("creating the small-object table", e))?;
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let tail = TailRequest::default();
-        tokio::spawn(run(
-            WriterConnection::new(pool.clone(), tail.clone()),
-            receiver,
-        ));
+        let (checkpointer, writer) = Checkpointer::spawn_with_writer(&pool);
+        tokio::spawn(run(writer, receiver));
         Ok(SmallObjects {
-            _checkpointer: Checkpointer::spawn(&pool, tail),
             pool,
             sender,
+            _checkpointer: checkpointer,
         })
     }
 

@@ -29,6 +29,18 @@ fn notice(sequence: i64) -> Notification {
 }
 
 /// Sends everything sendable, returning the delivery ids.
+/// A stream for gateway "pg" whose first listing returned `sequences`.
+fn listed(
+    max_in_flight: usize,
+    page_size: usize,
+    sequences: std::ops::RangeInclusive<i64>,
+) -> CollectionStream {
+    let mut stream = CollectionStream::new(&["pg".into()], max_in_flight, page_size);
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", sequences));
+    stream
+}
+
 fn send_all(stream: &mut CollectionStream) -> Vec<String> {
     let mut ids = Vec::new();
     while let Some(entry) = stream.next_to_send() {
@@ -82,9 +94,7 @@ fn pages_by_sequence_and_holds_one_page_at_a_time() {
 
 #[test]
 fn window_bounds_unacknowledged_and_undeleted_deliveries() {
-    let mut stream = CollectionStream::new(&["pg".into()], 2, 5);
-    let request = stream.next_listing().expect("listing");
-    stream.on_listed(&request, page("pg", 1..=4));
+    let mut stream = listed(2, 5, 1..=4);
     assert_eq!(send_all(&mut stream), ["d1", "d2"]);
     assert_eq!(stream.in_flight(), 2);
     let entry = stream.on_ack("d1").expect("d1");
@@ -98,9 +108,7 @@ fn window_bounds_unacknowledged_and_undeleted_deliveries() {
 
 #[test]
 fn unknown_and_repeated_acks_are_refused() {
-    let mut stream = CollectionStream::new(&["pg".into()], 2, 5);
-    let request = stream.next_listing().expect("listing");
-    stream.on_listed(&request, page("pg", 1..=1));
+    let mut stream = listed(2, 5, 1..=1);
     send_all(&mut stream);
     assert!(stream.on_ack("nope").is_none());
     assert!(stream.on_ack("d1").is_some());
@@ -109,9 +117,7 @@ fn unknown_and_repeated_acks_are_refused() {
 
 #[test]
 fn notifications_above_the_cursor_trigger_a_listing() {
-    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
-    let request = stream.next_listing().expect("listing");
-    stream.on_listed(&request, page("pg", 1..=1));
+    let mut stream = listed(4, 3, 1..=1);
     let ids = send_all(&mut stream);
     ack_and_delete(&mut stream, &ids);
     assert!(stream.is_complete());
@@ -168,9 +174,7 @@ fn several_gateways_are_listed_in_turn() {
 
 #[test]
 fn batches_fill_the_window_in_order_and_count_until_sent_or_skipped() {
-    let mut stream = CollectionStream::new(&["pg".into()], 3, 6);
-    let request = stream.next_listing().expect("listing");
-    stream.on_listed(&request, page("pg", 1..=5));
+    let mut stream = listed(3, 6, 1..=5);
     let batch = stream.next_batch_to_send(u64::MAX);
     let sequences: Vec<i64> = batch.iter().map(|entry| entry.sequence).collect();
     assert_eq!(sequences, [1, 2, 3], "the window's room, in sequence order");
@@ -195,10 +199,8 @@ fn batches_fill_the_window_in_order_and_count_until_sent_or_skipped() {
 
 #[test]
 fn batches_are_bounded_by_body_bytes_but_hold_at_least_one() {
-    let mut stream = CollectionStream::new(&["pg".into()], 10, 10);
-    let request = stream.next_listing().expect("listing");
     // Entries of 10 bytes each.
-    stream.on_listed(&request, page("pg", 1..=5));
+    let mut stream = listed(10, 10, 1..=5);
     assert_eq!(stream.next_batch_to_send(25).len(), 2);
     assert_eq!(
         stream.next_batch_to_send(5).len(),
