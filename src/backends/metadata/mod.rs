@@ -15,6 +15,7 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 mod sqlite_batch;
 

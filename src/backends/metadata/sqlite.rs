@@ -9,30 +9,22 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Sqlite, SqlitePool};
 
+use super::sql::{IndexWrites, SqlMetadataStore};
 use super::sqlite_batch::ParcelIndexWriter;
-use super::{
-    MetadataStore, OwnCertificate, ParcelCollection, ParcelIndexEntry, ParcelIndexKey,
-    PeerSessionKey, SessionKeyRecord, UpsertedParcel, MAX_PAGE,
-};
+use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
-use crate::backends::sqlite::{from_millis, open_pool, open_url, to_millis, Checkpointing};
+use crate::backends::sqlite::{open_pool, open_url, Checkpointing};
 use crate::backends::sqlite_checkpointer::Checkpointer;
 
 /// Connections in the pool: WAL lets readers run beside the one writer.
 const POOL_SIZE: u32 = 4;
 
-/// A [`MetadataStore`] in a SQLite file.
-pub struct SqliteMetadataStore {
-    pool: SqlitePool,
-    /// Group commit of parcel index writes, the hot path (see `sqlite_batch`).
-    index_writer: ParcelIndexWriter,
-    _checkpointer: Checkpointer,
-}
+/// A [`MetadataStore`](super::MetadataStore) in a SQLite file.
+pub type SqliteMetadataStore = SqlMetadataStore<Sqlite>;
 
-impl SqliteMetadataStore {
+impl SqlMetadataStore<Sqlite> {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub async fn open(path: &Path) -> Result<Self, BackendError> {
         Self::migrated(open_pool(path, POOL_SIZE, Checkpointing::Background).await?).await
@@ -51,467 +43,39 @@ impl SqliteMetadataStore {
                 BackendError::internal(format!("migrating metadata database: {e}")).with_source(e)
             })?;
         let (checkpointer, writer) = Checkpointer::spawn_with_writer(&pool);
-        Ok(SqliteMetadataStore {
-            pool,
-            index_writer: ParcelIndexWriter::spawn(writer),
+        let index = GroupCommittedIndex {
+            writer: ParcelIndexWriter::spawn(writer),
             _checkpointer: checkpointer,
-        })
+        };
+        Ok(SqlMetadataStore::new(pool, Box::new(index)))
     }
 }
 
-fn sql(context: &'static str) -> impl FnOnce(sqlx::Error) -> BackendError {
-    move |e| BackendError::from_sqlx(context, e)
+/// Parcel index writes through the group-committing writer, whose connection the checkpointer
+/// serves (both live as long as the store).
+struct GroupCommittedIndex {
+    writer: ParcelIndexWriter,
+    _checkpointer: Checkpointer,
 }
-
-fn page(limit: usize) -> i64 {
-    i64::try_from(limit.min(MAX_PAGE)).unwrap_or(0)
-}
-
-fn certificate_of(row: &SqliteRow) -> Result<OwnCertificate, BackendError> {
-    Ok(OwnCertificate {
-        subject_id: row.get("subject_id"),
-        issuer_id: row.get("issuer_id"),
-        der: row.get("der"),
-        not_after: from_millis(row.get("not_after"))?,
-    })
-}
-
-fn session_key_of(row: &SqliteRow) -> Result<SessionKeyRecord, BackendError> {
-    Ok(SessionKeyRecord {
-        key_id: row.get("key_id"),
-        owner_node_id: row.get("owner_node_id"),
-        peer_id: row.get("peer_id"),
-        created_at: from_millis(row.get("created_at"))?,
-        sealed_key: row.get("sealed_key"),
-    })
-}
-
-fn parcel_of(row: &SqliteRow) -> Result<ParcelIndexEntry, BackendError> {
-    Ok(ParcelIndexEntry {
-        key: ParcelIndexKey {
-            pg_id: row.get("pg_id"),
-            recipient_id: row.get("recipient_id"),
-            sender_id: row.get("sender_id"),
-            parcel_id_digest: row.get("parcel_id_digest"),
-        },
-        object_key: row.get("object_key"),
-        expiry: from_millis(row.get("expiry"))?,
-        size: u64::try_from(row.get::<i64, _>("size"))
-            .map_err(|_| BackendError::corrupt("negative parcel size"))?,
-        sequence: row.get("sequence"),
-    })
-}
-
-const PARCEL_COLUMNS: &str =
-    "sequence, pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size";
 
 #[async_trait]
-impl MetadataStore for SqliteMetadataStore {
-    async fn get_config(&self, key: &str) -> Result<Option<String>, BackendError> {
-        sqlx::query_scalar("SELECT value FROM config_items WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sql("reading a config item"))
-    }
-
-    async fn set_config(&self, key: &str, value: &str) -> Result<(), BackendError> {
-        sqlx::query(
-            "INSERT INTO config_items (key, value) VALUES (?, ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("writing a config item"))?;
-        Ok(())
-    }
-
-    async fn save_certificate(&self, certificate: &OwnCertificate) -> Result<(), BackendError> {
-        sqlx::query(
-            "INSERT INTO own_certificates (subject_id, issuer_id, der, not_after)
-             VALUES (?, ?, ?, ?) ON CONFLICT (der) DO NOTHING",
-        )
-        .bind(&certificate.subject_id)
-        .bind(&certificate.issuer_id)
-        .bind(&certificate.der)
-        .bind(to_millis(certificate.not_after))
-        .execute(&self.pool)
-        .await
-        .map_err(sql("saving a certificate"))?;
-        Ok(())
-    }
-
-    async fn valid_certificates(
-        &self,
-        subject_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<OwnCertificate>, BackendError> {
-        let rows = sqlx::query(
-            "SELECT subject_id, issuer_id, der, not_after FROM own_certificates
-             WHERE subject_id = ? AND not_after > ? ORDER BY not_after DESC, id DESC LIMIT ?",
-        )
-        .bind(subject_id)
-        .bind(to_millis(now))
-        .bind(page(MAX_PAGE))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql("listing certificates"))?;
-        rows.iter().map(certificate_of).collect()
-    }
-
-    async fn latest_certificate(
-        &self,
-        subject_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<OwnCertificate>, BackendError> {
-        Ok(self
-            .valid_certificates(subject_id, now)
-            .await?
-            .into_iter()
-            .next())
-    }
-
-    async fn delete_expired_certificates(&self, now: DateTime<Utc>) -> Result<u64, BackendError> {
-        let result = sqlx::query("DELETE FROM own_certificates WHERE not_after <= ?")
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await
-            .map_err(sql("deleting expired certificates"))?;
-        Ok(result.rows_affected())
-    }
-
-    async fn save_identity_key(
-        &self,
-        node_id: &str,
-        sealed_key: &[u8],
-    ) -> Result<(), BackendError> {
-        sqlx::query(
-            "INSERT INTO identity_keys (node_id, sealed_key) VALUES (?, ?)
-             ON CONFLICT (node_id) DO UPDATE SET sealed_key = excluded.sealed_key",
-        )
-        .bind(node_id)
-        .bind(sealed_key)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("saving an identity key"))?;
-        Ok(())
-    }
-
-    async fn get_identity_key(&self, node_id: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        sqlx::query_scalar("SELECT sealed_key FROM identity_keys WHERE node_id = ?")
-            .bind(node_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sql("reading an identity key"))
-    }
-
-    async fn save_session_key(&self, record: &SessionKeyRecord) -> Result<(), BackendError> {
-        sqlx::query(
-            "INSERT INTO session_keys (key_id, owner_node_id, peer_id, created_at, sealed_key)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&record.key_id)
-        .bind(&record.owner_node_id)
-        .bind(&record.peer_id)
-        .bind(to_millis(record.created_at))
-        .bind(&record.sealed_key)
-        .execute(&self.pool)
-        .await
-        .map_err(sql("saving a session key"))?;
-        Ok(())
-    }
-
-    async fn get_session_key(
-        &self,
-        key_id: &[u8],
-    ) -> Result<Option<SessionKeyRecord>, BackendError> {
-        let row = sqlx::query("SELECT * FROM session_keys WHERE key_id = ?")
-            .bind(key_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sql("reading a session key"))?;
-        row.as_ref().map(session_key_of).transpose()
-    }
-
-    async fn latest_unbound_session_key(
-        &self,
-        owner_node_id: &str,
-    ) -> Result<Option<SessionKeyRecord>, BackendError> {
-        let row = sqlx::query(
-            "SELECT * FROM session_keys WHERE owner_node_id = ? AND peer_id IS NULL
-             ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        )
-        .bind(owner_node_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sql("reading the unbound session key"))?;
-        row.as_ref().map(session_key_of).transpose()
-    }
-
-    async fn delete_session_keys_older_than(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> Result<u64, BackendError> {
-        // `IS` is SQLite's null-safe equality: the unbound keys form one group per owner.
-        let result = sqlx::query(
-            "DELETE FROM session_keys AS k WHERE k.created_at < ? AND k.created_at < (
-                 SELECT MAX(n.created_at) FROM session_keys AS n
-                 WHERE n.owner_node_id = k.owner_node_id AND n.peer_id IS k.peer_id)",
-        )
-        .bind(to_millis(cutoff))
-        .execute(&self.pool)
-        .await
-        .map_err(sql("deleting old session keys"))?;
-        Ok(result.rows_affected())
-    }
-
-    async fn save_peer_session_key_if_newer(
-        &self,
-        key: &PeerSessionKey,
-    ) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "INSERT INTO peer_session_keys (peer_id, key_id, spki_der, creation_date)
-             VALUES (?, ?, ?, ?)
-             ON CONFLICT (peer_id) DO UPDATE SET key_id = excluded.key_id,
-                 spki_der = excluded.spki_der, creation_date = excluded.creation_date
-             WHERE excluded.creation_date > peer_session_keys.creation_date",
-        )
-        .bind(&key.peer_id)
-        .bind(&key.key_id)
-        .bind(&key.spki_der)
-        .bind(to_millis(key.creation_date))
-        .execute(&self.pool)
-        .await
-        .map_err(sql("saving a peer session key"))?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn get_peer_session_key(
-        &self,
-        peer_id: &str,
-    ) -> Result<Option<PeerSessionKey>, BackendError> {
-        let row = sqlx::query("SELECT * FROM peer_session_keys WHERE peer_id = ?")
-            .bind(peer_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sql("reading a peer session key"))?;
-        row.map(|row| {
-            Ok(PeerSessionKey {
-                peer_id: row.get("peer_id"),
-                key_id: row.get("key_id"),
-                spki_der: row.get("spki_der"),
-                creation_date: from_millis(row.get("creation_date"))?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn record_parcel_collection(
-        &self,
-        collection: &ParcelCollection,
-    ) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "INSERT INTO parcel_collections (parcel_id, pg_id, recipient_id, sender_id, expiry)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&collection.parcel_id)
-        .bind(&collection.pg_id)
-        .bind(&collection.recipient_id)
-        .bind(&collection.sender_id)
-        .bind(to_millis(collection.expiry))
-        .execute(&self.pool)
-        .await
-        .map_err(sql("recording a parcel collection"))?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn is_parcel_collected(
-        &self,
-        collection: &ParcelCollection,
-    ) -> Result<bool, BackendError> {
-        let row = sqlx::query(
-            "SELECT 1 FROM parcel_collections
-             WHERE parcel_id = ? AND pg_id = ? AND recipient_id = ? AND sender_id = ?",
-        )
-        .bind(&collection.parcel_id)
-        .bind(&collection.pg_id)
-        .bind(&collection.recipient_id)
-        .bind(&collection.sender_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sql("looking up a parcel collection"))?;
-        Ok(row.is_some())
-    }
-
-    async fn parcel_collections_for_gateway(
-        &self,
-        pg_id: &str,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<ParcelCollection>, BackendError> {
-        let rows = sqlx::query(
-            "SELECT * FROM parcel_collections WHERE pg_id = ? AND expiry > ?
-             ORDER BY expiry, rowid LIMIT ?",
-        )
-        .bind(pg_id)
-        .bind(to_millis(now))
-        .bind(page(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql("listing parcel collections"))?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ParcelCollection {
-                    parcel_id: row.get("parcel_id"),
-                    pg_id: row.get("pg_id"),
-                    recipient_id: row.get("recipient_id"),
-                    sender_id: row.get("sender_id"),
-                    expiry: from_millis(row.get("expiry"))?,
-                })
-            })
-            .collect()
-    }
-
-    async fn delete_expired_parcel_collections(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<u64, BackendError> {
-        let result = sqlx::query("DELETE FROM parcel_collections WHERE expiry <= ?")
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await
-            .map_err(sql("deleting expired parcel collections"))?;
-        Ok(result.rows_affected())
-    }
-
-    async fn record_cca_fulfilment(
-        &self,
-        pg_id: &str,
-        cca_id: &str,
-        expiry: DateTime<Utc>,
-    ) -> Result<bool, BackendError> {
-        let result = sqlx::query(
-            "INSERT INTO cca_fulfilments (pg_id, cca_id, expiry) VALUES (?, ?, ?)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(pg_id)
-        .bind(cca_id)
-        .bind(to_millis(expiry))
-        .execute(&self.pool)
-        .await
-        .map_err(sql("recording a cca fulfilment"))?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn delete_expired_cca_fulfilments(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<u64, BackendError> {
-        let result = sqlx::query("DELETE FROM cca_fulfilments WHERE expiry <= ?")
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await
-            .map_err(sql("deleting expired cca fulfilments"))?;
-        Ok(result.rows_affected())
-    }
-
-    async fn upsert_parcel(
+impl IndexWrites for GroupCommittedIndex {
+    async fn upsert(
         &self,
         key: &ParcelIndexKey,
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<UpsertedParcel, BackendError> {
-        let (sequence, previous) = self
-            .index_writer
-            .upsert(key, object_key, expiry, size)
-            .await?;
-        let entry = ParcelIndexEntry {
-            key: key.clone(),
-            object_key: object_key.to_string(),
-            expiry,
-            size,
-            sequence,
-        };
-        Ok(UpsertedParcel::new(entry, previous))
+    ) -> Result<(i64, Option<String>), BackendError> {
+        self.writer.upsert(key, object_key, expiry, size).await
     }
 
-    async fn list_parcels_for_gateway(
-        &self,
-        pg_id: &str,
-        now: DateTime<Utc>,
-        after_sequence: i64,
-        limit: usize,
-    ) -> Result<Vec<ParcelIndexEntry>, BackendError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PARCEL_COLUMNS} FROM parcel_index
-             WHERE pg_id = ? AND sequence > ? AND expiry > ? ORDER BY sequence LIMIT ?"
-        ))
-        .bind(pg_id)
-        .bind(after_sequence)
-        .bind(to_millis(now))
-        .bind(page(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql("listing parcels"))?;
-        rows.iter().map(parcel_of).collect()
-    }
-
-    async fn get_parcel(
+    async fn delete(
         &self,
         key: &ParcelIndexKey,
-    ) -> Result<Option<ParcelIndexEntry>, BackendError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PARCEL_COLUMNS} FROM parcel_index WHERE pg_id = ? AND recipient_id = ?
-             AND sender_id = ? AND parcel_id_digest = ?"
-        ))
-        .bind(&key.pg_id)
-        .bind(&key.recipient_id)
-        .bind(&key.sender_id)
-        .bind(&key.parcel_id_digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sql("reading a parcel entry"))?;
-        row.as_ref().map(parcel_of).transpose()
-    }
-
-    async fn delete_parcel(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError> {
-        self.index_writer.delete(key).await
-    }
-
-    async fn delete_parcel_if_sequence(
-        &self,
-        key: &ParcelIndexKey,
-        sequence: i64,
-    ) -> Result<bool, BackendError> {
-        self.index_writer.delete_if_sequence(key, sequence).await
-    }
-
-    async fn delete_expired_parcels(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<String>, BackendError> {
-        sqlx::query_scalar(
-            "DELETE FROM parcel_index WHERE sequence IN (
-                 SELECT sequence FROM parcel_index WHERE expiry <= ? ORDER BY expiry LIMIT ?)
-             RETURNING object_key",
-        )
-        .bind(to_millis(now))
-        .bind(page(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql("deleting expired parcels"))
-    }
-
-    async fn health_check(&self) -> Result<(), BackendError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(sql("metadata health check"))?;
-        Ok(())
+        sequence_opt: Option<i64>,
+    ) -> Result<Option<String>, BackendError> {
+        self.writer.delete(key, sequence_opt).await
     }
 }
 

@@ -80,21 +80,9 @@ impl ParcelIndexWriter {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    /// Deletes the entry; returns its object key if there was one, once committed.
-    pub async fn delete(&self, key: &ParcelIndexKey) -> Result<Option<String>, BackendError> {
-        self.delete_matching(key, None).await
-    }
-
-    /// Deletes the entry if it still has `sequence`; returns whether it did, once committed.
-    pub async fn delete_if_sequence(
-        &self,
-        key: &ParcelIndexKey,
-        sequence: i64,
-    ) -> Result<bool, BackendError> {
-        Ok(self.delete_matching(key, Some(sequence)).await?.is_some())
-    }
-
-    async fn delete_matching(
+    /// Deletes the entry, or with `sequence_opt` only the entry of that sequence; returns the
+    /// deleted entry's object key, once committed.
+    pub async fn delete(
         &self,
         key: &ParcelIndexKey,
         sequence_opt: Option<i64>,
