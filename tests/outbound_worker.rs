@@ -25,6 +25,8 @@ use awala_gateway::config::{GatewayConfig, RouteUrl};
 use awala_gateway::supervision::{DrainOutcome, Shutdown};
 use awala_gateway::telemetry::Metrics;
 
+mod support;
+
 const ADDRESS: &str = "pong.example";
 const QUEUE: QueueName = QueueName::OutboundParcels;
 
@@ -137,8 +139,7 @@ fn start_recipient(recipient: &Recipient, address: SocketAddr) -> actix_web::dev
 }
 
 fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
+    SocketAddr::from(([127, 0, 0, 1], support::gateway::free_port()))
 }
 
 // === the worker ===

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a debug build may take to create its identity and listen on a loaded machine.
@@ -145,12 +146,27 @@ impl Drop for Gateway {
     }
 }
 
-/// A free loopback port (bound then released; the gateway binds it right after).
+/// Ports handed to gateways under test: below Linux's default ephemeral range (32768–60999).
+/// A port the kernel picked with `bind(:0)` and we released could be taken by any outgoing
+/// connection (a Node client of a test running beside) before the gateway binds it; a port
+/// outside that range can only be taken by another listener.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free loopback port for a gateway under test (checked by binding it, then released).
+/// Each call of this process takes the next port, starting where the process id points, so
+/// concurrent tests and test binaries do not pick the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let start = std::process::id().wrapping_mul(97);
+    for _ in 0..span {
+        let offset = start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = TEST_PORTS.start + u16::try_from(offset).expect("offset within span");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {TEST_PORTS:?}");
 }
 
 #[derive(Debug)]
