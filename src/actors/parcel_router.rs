@@ -21,6 +21,7 @@ use thiserror::Error;
 use crate::actors::gateway::GatewayContext;
 use crate::actors::mailbox::OutboundParcel;
 use crate::backends::metadata::{ParcelCollection, ParcelIndexKey};
+use crate::backends::objects::ObjectStore;
 use crate::backends::pubsub::parcel_channel;
 use crate::backends::queue::QueueName;
 use crate::backends::{BackendError, BackendErrorKind};
@@ -166,15 +167,22 @@ impl ParcelRouter {
         let object_key = key.object_key(now);
         let size = parcel_bytes.len() as u64;
         backends.objects.put(&object_key, parcel_bytes).await?;
-        let upserted = backends
+        let indexed = backends
             .metadata
             .upsert_parcel(&key, &object_key, parcel.expiry_date(), size)
-            .await?;
+            .await;
+        let upserted = match indexed {
+            Ok(upserted) => upserted,
+            Err(error) => {
+                // Every delivery gets a key of its own, so the sender's retry will not overwrite
+                // this body: remove it now rather than leave it to housekeeping.
+                delete_object(backends.objects.as_ref(), &object_key).await;
+                return Err(error.into());
+            }
+        };
         if let Some(replaced) = &upserted.replaced_object_key {
             // The index no longer points at it; a crash before this leaves garbage, not a gap.
-            if let Err(error) = backends.objects.delete(replaced).await {
-                tracing::warn!(%error, object_key = %replaced, "could not delete a replaced parcel");
-            }
+            delete_object(backends.objects.as_ref(), replaced).await;
         }
         let entry = upserted.entry;
         let channel = parcel_channel(pg_id);
@@ -228,6 +236,13 @@ impl ParcelRouter {
     }
 }
 
+/// Deletes a body no index entry names; a failure only leaves garbage for housekeeping.
+async fn delete_object(objects: &dyn ObjectStore, object_key: &str) {
+    if let Err(error) = objects.delete(object_key).await {
+        tracing::warn!(%error, %object_key, "could not delete an unindexed parcel body");
+    }
+}
+
 /// Parses `parcel_bytes` and decides where the parcel goes (see the module docs).
 fn check_parcel(
     context: &GatewayContext,
@@ -260,3 +275,7 @@ fn check_parcel(
         private_gateway_opt: Some(pg_id),
     })
 }
+
+#[cfg(test)]
+#[path = "parcel_router_tests.rs"]
+mod tests;

@@ -24,7 +24,7 @@ pub mod deliver;
 pub mod server;
 pub mod session_key_housekeeping;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod unwrap;
 pub mod worker;
 

@@ -84,6 +84,11 @@ impl Fixture {
         self.context.identity.node_id()
     }
 
+    /// The gateway's data directory (its SQLite files and objects).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// A parcel from an endpoint behind `self.pg` to an Internet endpoint at `pong.test`.
     pub fn internet_bound_parcel(&self, id: &str) -> Vec<u8> {
         let endpoint_key = &keys().endpoint;
