@@ -138,6 +138,18 @@ fn start_recipient(recipient: &Recipient, address: SocketAddr) -> actix_web::dev
     handle
 }
 
+/// A worker whose queue is in a new directory (kept while the returned guard lives), routed to
+/// a new server that answers as `recipient` says.
+async fn start_worker_for(
+    recipient: &Recipient,
+) -> (tempfile::TempDir, actix_web::dev::ServerHandle, Worker) {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = free_port();
+    let server = start_recipient(recipient, endpoint);
+    let worker = start_worker(dir.path(), endpoint).await;
+    (dir, server, worker)
+}
+
 fn free_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], support::gateway::free_port()))
 }
@@ -223,6 +235,15 @@ impl Worker {
         self.queue.depth(QUEUE).await.unwrap()
     }
 
+    /// Waits until the mailbox holds nothing (`what` names that state in a timeout).
+    async fn drained(&self, what: &str) {
+        eventually(what, || async { self.depth().await == 0 }).await;
+    }
+
+    async fn dead_letter_count(&self) -> usize {
+        self.queue.dead_letters(QUEUE, 10).await.unwrap().len()
+    }
+
     /// `gateway_parcels_delivered_total{outcome}`.
     fn outcomes(&self, outcome: &str) -> u64 {
         let text = self.metrics.encode_text().unwrap();
@@ -278,18 +299,12 @@ where
 
 #[actix_rt::test]
 async fn delivers_the_parcel_byte_for_byte_then_acks() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::default();
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     let sent = parcel("delivered", hour());
     worker.publish(&sent).await;
 
-    eventually("the parcel to be acked", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("the parcel to be acked").await;
     let received = recipient.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].body, sent.parcel);
@@ -299,53 +314,31 @@ async fn delivers_the_parcel_byte_for_byte_then_acks() {
         Some("application/vnd.awala.parcel")
     );
     assert_eq!(worker.outcomes("delivered"), 1);
-    assert!(worker
-        .queue
-        .dead_letters(QUEUE, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(worker.dead_letter_count().await, 0);
 }
 
 #[actix_rt::test]
 async fn a_403_drops_the_parcel_without_retrying() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::scripted([Reply::Status(403)]);
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     worker.publish(&parcel("refused", hour())).await;
 
-    eventually("the refused parcel to be acked", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("the refused parcel to be acked").await;
     // Acked means gone: nothing is left to retry, and it was not dead-lettered either.
     assert_eq!(recipient.received().len(), 1);
     assert_eq!(worker.outcomes("refused"), 1);
     assert_eq!(worker.outcomes("retry"), 0);
-    assert!(worker
-        .queue
-        .dead_letters(QUEUE, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(worker.dead_letter_count().await, 0);
 }
 
 #[actix_rt::test]
 async fn a_500_is_retried_until_delivered() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::scripted([Reply::Status(500), Reply::Status(503)]);
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     let sent = parcel("retried", hour());
     worker.publish(&sent).await;
 
-    eventually("delivery on the third attempt", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("delivery on the third attempt").await;
     let received = recipient.received();
     assert_eq!(received.len(), 3);
     assert!(received.iter().all(|request| request.body == sent.parcel));
@@ -372,10 +365,7 @@ async fn an_endpoint_that_is_down_gets_the_parcel_once_it_is_up() {
     );
     let recipient = Recipient::default();
     let _server = start_recipient(&recipient, endpoint);
-    eventually("delivery once the endpoint is up", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("delivery once the endpoint is up").await;
     assert_eq!(recipient.received().len(), 1);
     assert_eq!(recipient.received()[0].body, sent.parcel);
     assert_eq!(worker.outcomes("delivered"), 1);
@@ -383,22 +373,16 @@ async fn an_endpoint_that_is_down_gets_the_parcel_once_it_is_up() {
 
 #[actix_rt::test]
 async fn redirects_are_followed_with_the_same_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::scripted([
         Reply::Redirect(307, "/second"),
         Reply::Redirect(308, "/third"),
         Reply::Redirect(307, "/fourth"),
     ]);
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     let sent = parcel("redirected", hour());
     worker.publish(&sent).await;
 
-    eventually("delivery after three redirects", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("delivery after three redirects").await;
     let received = recipient.received();
     let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["/", "/second", "/third", "/fourth"]);
@@ -409,17 +393,11 @@ async fn redirects_are_followed_with_the_same_body() {
 
 #[actix_rt::test]
 async fn a_fourth_redirect_means_retry_later() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::scripted([Reply::Redirect(307, "/again"); 4]);
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     worker.publish(&parcel("redirect-loop", hour())).await;
 
-    eventually("delivery on the second attempt", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("delivery on the second attempt").await;
     let paths: Vec<String> = recipient.received().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/", "/again", "/again", "/again", "/"]);
     assert_eq!(worker.outcomes("retry"), 1);
@@ -428,19 +406,13 @@ async fn a_fourth_redirect_means_retry_later() {
 
 #[actix_rt::test]
 async fn expired_parcels_are_dropped_without_a_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::default();
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     worker
         .publish(&parcel("expired", -chrono::Duration::seconds(1)))
         .await;
 
-    eventually("the expired parcel to be acked", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("the expired parcel to be acked").await;
     assert!(recipient.received().is_empty());
     assert_eq!(worker.outcomes("expired"), 1);
     assert_eq!(worker.outcomes("delivered"), 0);
@@ -448,12 +420,9 @@ async fn expired_parcels_are_dropped_without_a_request() {
 
 #[actix_rt::test]
 async fn attempts_to_one_destination_are_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = free_port();
     let recipient = Recipient::default();
     recipient.default_hold.store(true, Ordering::SeqCst);
-    let _server = start_recipient(&recipient, endpoint);
-    let worker = start_worker(dir.path(), endpoint).await;
+    let (_dir, _server, worker) = start_worker_for(&recipient).await;
     for index in 0..5 {
         worker
             .publish(&parcel(&format!("bounded-{index}"), hour()))
@@ -465,10 +434,7 @@ async fn attempts_to_one_destination_are_bounded() {
     })
     .await;
     recipient.gate.add_permits(5);
-    eventually("every parcel delivered", || async {
-        worker.depth().await == 0
-    })
-    .await;
+    worker.drained("every parcel delivered").await;
     assert_eq!(recipient.received().len(), 5);
     assert_eq!(recipient.max_in_flight.load(Ordering::SeqCst), 2);
     assert_eq!(worker.outcomes("delivered"), 5);
