@@ -137,6 +137,8 @@ where
 const PARCEL_COLUMNS: &str =
     "sequence, pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size";
 
+// sqlx has no bound for "a database that binds and reads these types": each type the
+// statements use is named here, and both engines satisfy them.
 #[async_trait]
 impl<DB> MetadataStore for SqlMetadataStore<DB>
 where
