@@ -236,8 +236,10 @@ impl ParcelRouter {
     }
 }
 
-/// Deletes a body no index entry names; a failure only leaves garbage for housekeeping.
-async fn delete_object(objects: &dyn ObjectStore, object_key: &str) {
+/// Deletes a body no index entry names any more. Best effort: the entry is already gone, so
+/// failing the caller would not bring the body back into use; a failure leaves garbage for
+/// housekeeping.
+pub(crate) async fn delete_object(objects: &dyn ObjectStore, object_key: &str) {
     if let Err(error) = objects.delete(object_key).await {
         tracing::warn!(%error, %object_key, "could not delete an unindexed parcel body");
     }

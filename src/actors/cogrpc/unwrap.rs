@@ -17,7 +17,7 @@ use futures::StreamExt;
 use thiserror::Error;
 
 use crate::actors::gateway::GatewayContext;
-use crate::actors::parcel_router::{ParcelRouter, RouteError};
+use crate::actors::parcel_router::{delete_object, ParcelRouter, RouteError};
 use crate::backends::metadata::{ParcelIndexKey, PeerSessionKey};
 use crate::backends::{BackendError, BackendErrorKind};
 use crate::protocols::awala::cms::{session_decrypt, session_envelope_info};
@@ -272,7 +272,7 @@ async fn honour_pca(
         &pca.parcel_id,
     );
     if let Some(object_key) = context.backends.metadata.delete_parcel(&key).await? {
-        context.backends.objects.delete(&object_key).await?;
+        delete_object(context.backends.objects.as_ref(), &object_key).await;
     }
     report.pcas_honoured += 1;
     Ok(())

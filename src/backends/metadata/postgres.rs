@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Postgres;
 
-use super::sql::{IndexWrites, SqlMetadataStore};
+use super::sql::{IndexUpsert, IndexWrites, SqlMetadataStore};
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::to_millis;
@@ -77,7 +77,7 @@ impl IndexWrites for StatementIndex {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<(i64, Option<String>), BackendError> {
+    ) -> Result<IndexUpsert, BackendError> {
         // A replaced entry takes a new sequence value, so collectors list it again. `old` reads
         // the entry in the statement's snapshot, before the upsert, for the caller to delete its
         // object (`FOR UPDATE` there would read the row this statement wrote instead).

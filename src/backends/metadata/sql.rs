@@ -39,6 +39,9 @@ impl Dialect for sqlx::Postgres {
     }
 }
 
+/// An upsert's new sequence number, and the object key of the entry it replaced, if any.
+pub type IndexUpsert = (i64, Option<String>);
+
 /// Writes of the parcel index, each answered once durable.
 #[async_trait]
 pub trait IndexWrites: Send + Sync {
@@ -50,7 +53,7 @@ pub trait IndexWrites: Send + Sync {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<(i64, Option<String>), BackendError>;
+    ) -> Result<IndexUpsert, BackendError>;
 
     /// Deletes the entry, or with `sequence_opt` only the entry of that sequence (one not
     /// replaced since it was read); returns the deleted entry's object key.

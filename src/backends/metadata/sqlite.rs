@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqlitePool};
 
-use super::sql::{IndexWrites, SqlMetadataStore};
+use super::sql::{IndexUpsert, IndexWrites, SqlMetadataStore};
 use super::sqlite_batch::ParcelIndexWriter;
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
@@ -66,7 +66,7 @@ impl IndexWrites for GroupCommittedIndex {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<(i64, Option<String>), BackendError> {
+    ) -> Result<IndexUpsert, BackendError> {
         self.writer.upsert(key, object_key, expiry, size).await
     }
 

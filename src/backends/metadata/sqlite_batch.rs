@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::sql::IndexUpsert;
 use super::ParcelIndexKey;
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{finish_transaction, next_batch, to_millis, WriterConnection};
@@ -29,7 +30,7 @@ enum WriteOp {
         object_key: String,
         expiry: DateTime<Utc>,
         size: i64,
-        reply: oneshot::Sender<Result<Upserted, BackendError>>,
+        reply: oneshot::Sender<Result<IndexUpsert, BackendError>>,
     },
     /// Deletes the entry, or with `sequence_opt` only the entry of that sequence (one not
     /// replaced since it was read).
@@ -39,9 +40,6 @@ enum WriteOp {
         reply: oneshot::Sender<Result<Option<String>, BackendError>>,
     },
 }
-
-/// An upsert's new sequence number, and the object key of the entry it replaced, if any.
-pub type Upserted = (i64, Option<String>);
 
 /// The handle callers use; the task ends when every handle is dropped.
 #[derive(Clone)]
@@ -65,7 +63,7 @@ impl ParcelIndexWriter {
         object_key: &str,
         expiry: DateTime<Utc>,
         size: u64,
-    ) -> Result<Upserted, BackendError> {
+    ) -> Result<IndexUpsert, BackendError> {
         let size =
             i64::try_from(size).map_err(|_| BackendError::internal("parcel size overflow"))?;
         let (reply, answer) = oneshot::channel();

@@ -28,7 +28,6 @@ fn notice(sequence: i64) -> Notification {
     Notification::Message(Bytes::from(sequence.to_string()))
 }
 
-/// Sends everything sendable, returning the delivery ids.
 /// A stream for gateway "pg" whose first listing returned `sequences`.
 fn listed(
     max_in_flight: usize,
@@ -41,6 +40,7 @@ fn listed(
     stream
 }
 
+/// Sends everything sendable, returning the delivery ids.
 fn send_all(stream: &mut CollectionStream) -> Vec<String> {
     let mut ids = Vec::new();
     while let Some(entry) = stream.next_to_send() {
