@@ -252,3 +252,125 @@ async fn sockets_over_the_per_gateway_limit_are_refused() {
     );
     assert!(harness.gateway.metrics.websocket_connections().get() >= 1);
 }
+
+/// How long a test waits to be sure the server sends nothing more: the server writes the next
+/// frames as soon as their bodies are read, well within this on loopback.
+const QUIET_PERIOD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The next frame, if the server sends one within [`QUIET_PERIOD`] (pings aside).
+async fn frame_within_quiet_period(socket: &mut Socket) -> Option<Event> {
+    tokio::time::timeout(QUIET_PERIOD, next_event(socket))
+        .await
+        .ok()
+}
+
+#[actix_rt::test]
+async fn by_default_the_next_delivery_waits_for_the_previous_ack() {
+    // The published JS client merges frames that arrive before it reads the previous one, and
+    // loses all but the first: one unacknowledged delivery at a time.
+    let harness = harness().await;
+    let pg = harness.private_gateway(0);
+    let mut parcels = Vec::new();
+    for _ in 0..5 {
+        parcels.push(harness.store_parcel(&pg).await);
+    }
+    let mut socket = harness.collect(CLOSE_UPON_COMPLETION, &[&pg]).await;
+    let mut received = Vec::new();
+    for _ in 0..5 {
+        let delivery = delivery(&mut socket).await;
+        if let Some(event) = frame_within_quiet_period(&mut socket).await {
+            panic!("sent before the ACK of {}: {event:?}", delivery.delivery_id);
+        }
+        send_text(&mut socket, &delivery.delivery_id).await;
+        received.push(delivery.parcel_serialized);
+    }
+    assert_eq!(close_code(&mut socket).await, Some(1000));
+    assert_eq!(received, parcels);
+}
+
+#[actix_rt::test]
+async fn a_client_may_ask_for_a_wider_window() {
+    let harness = harness().await;
+    let pg = harness.private_gateway(0);
+    for _ in 0..6 {
+        harness.store_parcel(&pg).await;
+    }
+    let mut socket = harness
+        .connect(&[
+            ("X-Relaynet-Streaming-Mode", CLOSE_UPON_COMPLETION),
+            ("X-Awala-Collection-Window", "4"),
+        ])
+        .await;
+    let nonce = challenge(&mut socket).await;
+    let response = HandshakeResponse {
+        nonce_signatures: vec![sign_nonce(&pg, &nonce)],
+    };
+    send_binary(&mut socket, response.encode().unwrap()).await;
+    let mut unacknowledged = Vec::new();
+    for _ in 0..4 {
+        unacknowledged.push(delivery(&mut socket).await.delivery_id);
+    }
+    assert!(
+        frame_within_quiet_period(&mut socket).await.is_none(),
+        "a fifth delivery went out with four unacknowledged"
+    );
+    for id in unacknowledged {
+        send_text(&mut socket, &id).await;
+    }
+    for _ in 0..2 {
+        let delivery = delivery(&mut socket).await;
+        send_text(&mut socket, &delivery.delivery_id).await;
+    }
+    assert_eq!(close_code(&mut socket).await, Some(1000));
+    assert_eq!(harness.stored(&pg).await, 0);
+}
+
+#[actix_rt::test]
+async fn the_operator_may_widen_the_default_window() {
+    let harness = Harness::start(LimitsConfig {
+        collection_window: 3,
+        ..LimitsConfig::default()
+    })
+    .await;
+    let pg = harness.private_gateway(0);
+    for _ in 0..4 {
+        harness.store_parcel(&pg).await;
+    }
+    let mut socket = harness.collect(KEEP_ALIVE, &[&pg]).await;
+    for _ in 0..3 {
+        delivery(&mut socket).await;
+    }
+    assert!(frame_within_quiet_period(&mut socket).await.is_none());
+}
+
+#[actix_rt::test]
+async fn sockets_over_the_global_limit_are_refused_at_the_upgrade() {
+    let harness = Harness::start(LimitsConfig {
+        max_websocket_connections: 2,
+        ..LimitsConfig::default()
+    })
+    .await;
+    // Neither has sent a handshake response: they count from the upgrade.
+    let first = harness.connect(&[]).await;
+    let _second = harness.connect(&[]).await;
+    let url = format!("ws://127.0.0.1:{}/v1/parcel-collection", harness.port);
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    drop(first);
+    // The slot is freed once the server has seen the socket go.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok(_) => break,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(error) => panic!("slot never freed: {error}"),
+        }
+    }
+}

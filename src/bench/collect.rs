@@ -1,11 +1,17 @@
 //! PoWeb collection: one WebSocket per private gateway, handshake, then every parcel received
 //! and acknowledged. Also the idle keep-alive sockets of the memory benchmark.
+//!
+//! With a window of one (the default), it reads as the published JS client does: one delivery,
+//! then its ACK, and it counts every frame that was already waiting when a delivery arrived,
+//! which that client (reading the socket as a byte stream) would have merged into the first and
+//! lost. A wider window asks the gateway for it (`X-Awala-Collection-Window`) and reads message
+//! by message, as a client that can cope with several frames in flight does.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -16,15 +22,18 @@ use awala_gateway::protocols::awala::keys::HashAlgorithm;
 use awala_gateway::protocols::awala::messages::{
     HandshakeChallenge, HandshakeResponse, ParcelDelivery,
 };
+use awala_gateway::protocols::poweb::collection::COLLECTION_WINDOW_HEADER;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens a collection socket for `gateway` and completes the handshake.
+/// Opens a collection socket for `gateway`, asking for `window` unacknowledged deliveries when
+/// more than one, and completes the handshake.
 pub async fn connect(
     collection_url: &str,
     gateway: &PrivateGateway,
     keep_alive: bool,
+    window: usize,
 ) -> anyhow::Result<Socket> {
     let mut request = collection_url.into_client_request()?;
     let mode = if keep_alive {
@@ -35,6 +44,11 @@ pub async fn connect(
     request
         .headers_mut()
         .insert("X-Relaynet-Streaming-Mode", mode.parse()?);
+    if window > 1 {
+        request
+            .headers_mut()
+            .insert(COLLECTION_WINDOW_HEADER, window.to_string().parse()?);
+    }
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .context("websocket upgrade")?;
@@ -60,21 +74,48 @@ pub async fn connect(
     Ok(socket)
 }
 
-/// Collects until the gateway closes (close-upon-completion); returns parcels acknowledged.
+/// What one collection socket got.
+#[derive(Debug, Default)]
+struct Collected {
+    acknowledged: usize,
+    /// Frames already waiting when the previous delivery arrived (window of one only).
+    merged: usize,
+}
+
+/// Collects until the gateway closes (close-upon-completion).
 async fn collect_one(
     collection_url: String,
     gateway: Arc<PrivateGateway>,
-) -> anyhow::Result<usize> {
-    let mut socket = connect(&collection_url, &gateway, false).await?;
-    let mut acknowledged = 0;
-    while let Some(message) = socket.next().await {
-        match message? {
+    window: usize,
+) -> anyhow::Result<Collected> {
+    let mut socket = connect(&collection_url, &gateway, false, window).await?;
+    let mut collected = Collected::default();
+    let mut waiting_opt: Option<Message> = None;
+    loop {
+        let message = match waiting_opt.take() {
+            Some(message) => message,
+            None => match socket.next().await {
+                Some(message) => message?,
+                None => break,
+            },
+        };
+        match message {
             Message::Binary(bytes) => {
                 let delivery = ParcelDelivery::decode(&bytes)?;
+                if window == 1 {
+                    // What a byte-stream reader would find buffered behind this frame.
+                    if let Some(next) = socket.next().now_or_never().flatten() {
+                        let next = next?;
+                        if matches!(next, Message::Binary(_)) {
+                            collected.merged += 1;
+                        }
+                        waiting_opt = Some(next);
+                    }
+                }
                 socket
                     .send(Message::Text(delivery.delivery_id.into()))
                     .await?;
-                acknowledged += 1;
+                collected.acknowledged += 1;
             }
             Message::Close(frame) => {
                 let code = frame.map(|frame| u16::from(frame.code)).unwrap_or(1005);
@@ -86,30 +127,54 @@ async fn collect_one(
             _ => {}
         }
     }
-    Ok(acknowledged)
+    Ok(collected)
 }
 
-/// Collects every gateway's parcels, all gateways at once.
-pub async fn run(collection_url: &str, gateways: &[Arc<PrivateGateway>]) -> PhaseReport {
+/// Collects every gateway's parcels, all gateways at once, `window` deliveries in flight per
+/// socket.
+pub async fn run(
+    collection_url: &str,
+    gateways: &[Arc<PrivateGateway>],
+    window: usize,
+) -> PhaseReport {
     let started = Instant::now();
-    let sessions = gateways
-        .iter()
-        .map(|gateway| tokio::spawn(collect_one(collection_url.to_owned(), gateway.clone())));
+    let sessions = gateways.iter().map(|gateway| {
+        tokio::spawn(collect_one(
+            collection_url.to_owned(),
+            gateway.clone(),
+            window,
+        ))
+    });
     let mut acknowledged = 0;
+    let mut merged = 0;
     let mut failures = 0;
     for session in futures::future::join_all(sessions).await {
         match session.expect("collector panicked") {
-            Ok(count) => acknowledged += count,
+            Ok(collected) => {
+                acknowledged += collected.acknowledged;
+                merged += collected.merged;
+            }
             Err(error) => {
                 failures += 1;
                 eprintln!("collection failed: {error:#}");
             }
         }
     }
+    if merged > 0 {
+        eprintln!(
+            "{merged} deliveries arrived before the previous ACK: the published JS client would \
+             have merged and lost them"
+        );
+    }
+    let label = if window == 1 {
+        "poweb collection (acked, as the JS client reads)"
+    } else {
+        "poweb collection (acked, windowed)"
+    };
     PhaseReport::new(
-        "poweb collection (acked)",
+        label,
         acknowledged,
-        failures,
+        failures + merged,
         started.elapsed(),
         Vec::new(),
     )
@@ -126,7 +191,7 @@ pub async fn open_idle(
     let mut opened = 0;
     for index in 0..count {
         let gateway = &gateways[index % gateways.len()];
-        match connect(collection_url, gateway, true).await {
+        match connect(collection_url, gateway, true, 1).await {
             Ok(mut socket) => {
                 opened += 1;
                 handles.push(tokio::spawn(async move {

@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// Leave the parcels stored (no collection phase), e.g. to watch RSS with many waiting.
     #[arg(long)]
     skip_collection: bool,
+    /// Deliveries in flight per collection socket. 1 reads as the published JS client does
+    /// (and counts frames it would have lost); more asks the gateway for a wider window.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=128))]
+    collect_window: u16,
     /// Idle keep-alive collection sockets to open after the other phases.
     #[arg(long, default_value_t = 0)]
     idle_sockets: usize,
@@ -123,7 +127,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     drop(parcels);
 
     if !args.skip_collection {
-        let report = collect::run(&collection_url, &gateways).await;
+        let report =
+            collect::run(&collection_url, &gateways, usize::from(args.collect_window)).await;
         println!("{}", report.line());
         reports.push(report);
         rss("after collection");

@@ -49,6 +49,8 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_HANDSHAKE_TIMEOUT_SECONDS",
     "AWALA_LIMITS_PONG_TIMEOUT_SECONDS",
     "AWALA_LIMITS_MAX_SOCKETS_PER_PRIVATE_GATEWAY",
+    "AWALA_LIMITS_MAX_WEBSOCKET_CONNECTIONS",
+    "AWALA_LIMITS_COLLECTION_WINDOW",
     "AWALA_LIMITS_MAX_IN_FLIGHT_DELIVERIES_PER_DESTINATION",
     "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS",
     "AWALA_LIMITS_OUTBOUND_RETRY_MAX_BACKOFF_SECONDS",
@@ -199,6 +201,16 @@ pub(crate) fn settings() -> Vec<Setting> {
             max_sockets_per_private_gateway,
             "limits.max_sockets_per_private_gateway",
             "AWALA_LIMITS_MAX_SOCKETS_PER_PRIVATE_GATEWAY"
+        ),
+        limit_setting!(
+            max_websocket_connections,
+            "limits.max_websocket_connections",
+            "AWALA_LIMITS_MAX_WEBSOCKET_CONNECTIONS"
+        ),
+        limit_setting!(
+            collection_window,
+            "limits.collection_window",
+            "AWALA_LIMITS_COLLECTION_WINDOW"
         ),
         limit_setting!(
             max_in_flight_deliveries_per_destination,

@@ -315,6 +315,14 @@ impl GatewayConfig {
                 u64::from(limits.max_sockets_per_private_gateway),
             ),
             (
+                "limits.max_websocket_connections",
+                u64::from(limits.max_websocket_connections),
+            ),
+            (
+                "limits.collection_window",
+                u64::from(limits.collection_window),
+            ),
+            (
                 "limits.max_in_flight_deliveries_per_destination",
                 u64::from(limits.max_in_flight_deliveries_per_destination),
             ),

@@ -243,6 +243,12 @@ pub struct LimitsConfig {
     pub pong_timeout_seconds: u64,
     /// Open collection sockets allowed per private gateway.
     pub max_sockets_per_private_gateway: u32,
+    /// Open collection sockets allowed in all, counted from the upgrade (before the handshake).
+    pub max_websocket_connections: u32,
+    /// Deliveries a collection socket may have unacknowledged, unless its client asks for more
+    /// (`X-Awala-Collection-Window`, up to 128). Keep 1 for the published JS client, which
+    /// merges frames that arrive together and loses all but the first.
+    pub collection_window: u32,
     /// Concurrent PoHTTP deliveries per destination Internet address.
     pub max_in_flight_deliveries_per_destination: u32,
     /// First delay before retrying an outbound delivery.
@@ -267,6 +273,8 @@ impl Default for LimitsConfig {
             handshake_timeout_seconds: 10,
             pong_timeout_seconds: 9,
             max_sockets_per_private_gateway: 8,
+            max_websocket_connections: 20_000,
+            collection_window: 1,
             max_in_flight_deliveries_per_destination: 16,
             outbound_retry_initial_backoff_seconds: 5,
             outbound_retry_max_backoff_seconds: 15 * 60,

@@ -52,6 +52,7 @@ impl PowebState {
             shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
             collections: collection::CollectionRegistry::new(
                 gateway.limits.max_sockets_per_private_gateway as usize,
+                gateway.limits.max_websocket_connections as usize,
             ),
             gateway,
             router,

@@ -9,6 +9,20 @@ pub const AWALA_STREAMING_MODE_HEADER: &str = "X-Awala-Streaming-Mode";
 /// The only header value that selects [`StreamingMode::CloseUponCompletion`].
 pub const CLOSE_UPON_COMPLETION: &str = "close-upon-completion";
 
+/// Our extension: a client that reads the socket message by message (not as a byte stream, as
+/// the published JS client does) may ask for more unacknowledged deliveries than the default.
+pub const COLLECTION_WINDOW_HEADER: &str = "X-Awala-Collection-Window";
+
+/// The window a collection socket gets: what the client asked for with
+/// [`COLLECTION_WINDOW_HEADER`] (a decimal count), capped at `max`, or `default` when it asked
+/// for nothing readable. Never below one.
+pub fn collection_window(header_opt: Option<&str>, default: usize, max: usize) -> usize {
+    let requested_opt = header_opt.and_then(|value| value.trim().parse::<usize>().ok());
+    requested_opt
+        .map_or(default, |requested| requested.min(max))
+        .max(1)
+}
+
 /// How long a collection connection lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StreamingMode {
@@ -176,6 +190,25 @@ mod tests {
             );
         }
         assert_eq!(StreamingMode::default(), KeepAlive);
+    }
+
+    #[test]
+    fn collection_window_is_what_the_client_asked_within_bounds() {
+        let cases = [
+            (None, 1),
+            (Some("16"), 16),
+            (Some(" 16 "), 16),
+            (Some("1000"), 128),
+            (Some("0"), 1),
+            (Some("-3"), 1),
+            (Some("many"), 1),
+            (Some(""), 1),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(collection_window(header, 1, 128), expected, "{header:?}");
+        }
+        assert_eq!(collection_window(None, 8, 128), 8, "operator's default");
+        assert_eq!(collection_window(Some("x"), 8, 128), 8);
     }
 
     #[test]

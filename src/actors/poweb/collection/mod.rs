@@ -15,8 +15,10 @@ use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::PowebState;
+use crate::protocols::error_code::HasErrorCode;
 use crate::protocols::poweb::collection::{
-    AWALA_STREAMING_MODE_HEADER, RELAYNET_STREAMING_MODE_HEADER,
+    collection_window, AWALA_STREAMING_MODE_HEADER, COLLECTION_WINDOW_HEADER,
+    RELAYNET_STREAMING_MODE_HEADER,
 };
 use crate::protocols::poweb::{PowebCloseReason, StreamingMode, MAX_INBOUND_WS_MESSAGE};
 use crate::supervision::start_with_capacity;
@@ -27,11 +29,29 @@ pub mod registry;
 pub mod session;
 pub mod stream;
 
-pub use registry::{CloseSession, CollectionRegistry};
+pub use registry::{CloseSession, CollectionRegistry, SocketSlot};
 pub use session::{CollectionSession, SessionSettings};
+pub use stream::StreamLimits;
 
 /// Upgrades the request and hands the socket to a new [`CollectionSession`].
 pub fn handle(request: &HttpRequest, payload: Payload, state: &PowebState) -> HttpResponse {
+    // Counted from here, so sockets that never finish a handshake hold a slot too; refused
+    // before the upgrade, where the client still gets a status it understands.
+    let slot = match state.collections.admit() {
+        Ok(slot) => slot,
+        Err(error) => {
+            tracing::info!(%error, "refusing a collection socket");
+            let mut response = super::body::error(
+                error.error_code().http_status(),
+                "too many collection sockets; retry later",
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(crate::actors::load_shield::RETRY_AFTER_SECS),
+            );
+            return response;
+        }
+    };
     let (response, ws, inbound) = match actix_ws::handle(request, payload) {
         Ok(upgrade) => upgrade,
         Err(error) => return error.error_response(),
@@ -65,17 +85,22 @@ pub fn handle(request: &HttpRequest, payload: Payload, state: &PowebState) -> Ht
         .aggregate_continuations()
         .max_continuation_size(MAX_INBOUND_WS_MESSAGE);
     let limits = &state.gateway.limits;
+    let window = collection_window(
+        header_value(COLLECTION_WINDOW_HEADER),
+        limits.collection_window as usize,
+        stream::MAX_WINDOW,
+    );
     let settings = SessionSettings {
         mode,
         ping_interval: limits.websocket_ping_interval(),
         handshake_timeout: limits.handshake_timeout(),
         pong_timeout: limits.pong_timeout(),
-        max_in_flight: stream::DEFAULT_MAX_IN_FLIGHT,
-        page_size: stream::DEFAULT_PAGE_SIZE,
+        limits: StreamLimits::default().with_window(window),
     };
     let session = CollectionSession::new(
         Arc::clone(&state.gateway),
         Arc::clone(&state.collections),
+        slot,
         ws,
         inbound,
         settings,

@@ -1,10 +1,13 @@
-//! The per-private-gateway registry of live collection sessions: it enforces the per-peer socket
-//! limit and reaches every live session at shutdown.
+//! The registry of live collection sessions: it enforces the global and the per-peer socket
+//! limits and reaches every live session at shutdown.
 //!
-//! A session registers once its handshake told it which gateways it collects for, and holds the
-//! returned [`Registration`] for life: dropping it (however the session ends) frees the slots.
+//! A socket takes a [`SocketSlot`] at the upgrade, before its handshake, so sockets that never
+//! finish one still count against the global limit. A session registers once its handshake told
+//! it which gateways it collects for, and holds the returned [`Registration`] for life: dropping
+//! either (however the session ends) frees its slots.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::prelude::*;
@@ -23,6 +26,8 @@ pub struct CloseSession(pub PowebCloseReason);
 pub enum RegistryError {
     #[error("private gateway {pg_id} already has {limit} open collection sockets")]
     TooManySockets { pg_id: String, limit: usize },
+    #[error("the gateway already has {limit} open collection sockets")]
+    TooManyConnections { limit: usize },
 }
 
 impl HasErrorCode for RegistryError {
@@ -42,15 +47,43 @@ struct Sessions {
 /// Live collection sessions of one process, shared by every server worker.
 pub struct CollectionRegistry {
     max_sockets_per_gateway: usize,
+    max_sockets: usize,
+    /// Sockets upgraded and not yet closed, handshake done or not.
+    open: AtomicUsize,
     sessions: Mutex<Sessions>,
 }
 
 impl CollectionRegistry {
-    pub fn new(max_sockets_per_gateway: usize) -> Arc<Self> {
+    pub fn new(max_sockets_per_gateway: usize, max_sockets: usize) -> Arc<Self> {
         Arc::new(CollectionRegistry {
             max_sockets_per_gateway,
+            max_sockets,
+            open: AtomicUsize::new(0),
             sessions: Mutex::new(Sessions::default()),
         })
+    }
+
+    /// A slot for one more socket, taken before the upgrade, unless the global limit is
+    /// reached.
+    pub fn admit(self: &Arc<Self>) -> Result<SocketSlot, RegistryError> {
+        let admitted = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max_sockets).then_some(open + 1)
+            });
+        match admitted {
+            Ok(_) => Ok(SocketSlot {
+                registry: self.clone(),
+            }),
+            Err(_) => Err(RegistryError::TooManyConnections {
+                limit: self.max_sockets,
+            }),
+        }
+    }
+
+    /// Sockets open now, counted from their upgrade.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Acquire)
     }
 
     /// Registers a session collecting for `pg_ids`, unless one of them is at its socket limit
@@ -126,6 +159,17 @@ impl CollectionRegistry {
     }
 }
 
+/// One socket's place under the global limit, freed on drop.
+pub struct SocketSlot {
+    registry: Arc<CollectionRegistry>,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        self.registry.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A session's slots in the registry, freed on drop.
 pub struct Registration {
     registry: Arc<CollectionRegistry>,
@@ -169,7 +213,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn limits_sockets_per_gateway_and_frees_them_on_drop() {
-        let registry = CollectionRegistry::new(2);
+        let registry = CollectionRegistry::new(2, 100);
         let probe = Probe(Vec::new()).start().recipient();
         let ids = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let first = registry.register(&ids(&["a"]), probe.clone()).expect("1st");
@@ -195,9 +239,24 @@ mod tests {
         assert_eq!(registry.open_sockets("b"), 0);
     }
 
+    #[test]
+    fn limits_sockets_in_all_from_the_upgrade_and_frees_them_on_drop() {
+        let registry = CollectionRegistry::new(8, 2);
+        let first = registry.admit().expect("1st");
+        let _second = registry.admit().expect("2nd");
+        assert_eq!(registry.open_connections(), 2);
+        assert_eq!(
+            registry.admit().err(),
+            Some(RegistryError::TooManyConnections { limit: 2 })
+        );
+        drop(first);
+        assert_eq!(registry.open_connections(), 1);
+        let _third = registry.admit().expect("slot freed");
+    }
+
     #[actix_rt::test]
     async fn close_all_reaches_each_session_once() {
-        let registry = CollectionRegistry::new(4);
+        let registry = CollectionRegistry::new(4, 100);
         let addr = Probe(Vec::new()).start();
         let other = Probe(Vec::new()).start();
         let ids = vec!["a".to_string(), "b".to_string()];

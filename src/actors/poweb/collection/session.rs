@@ -22,9 +22,10 @@ use tokio::time::Instant;
 
 use super::handshake::{authenticate, new_nonce};
 use super::operations::{delete_acknowledged, list, prepare_deliveries, CollectionError, Prepared};
-use super::registry::{CloseSession, CollectionRegistry, Registration};
-use super::stream::{CollectionStream, MAX_BATCH_BYTES};
+use super::registry::{CloseSession, CollectionRegistry, Registration, SocketSlot};
+use super::stream::{CollectionStream, StreamLimits, MAX_BATCH_BYTES};
 use crate::actors::gateway::GatewayContext;
+use crate::backends::metadata::ParcelIndexEntry;
 use crate::backends::pubsub::{parcel_channel, Notification};
 use crate::protocols::awala::messages::HandshakeChallenge;
 use crate::protocols::error_code::HasErrorCode;
@@ -38,8 +39,7 @@ pub struct SessionSettings {
     pub ping_interval: Duration,
     pub handshake_timeout: Duration,
     pub pong_timeout: Duration,
-    pub max_in_flight: usize,
-    pub page_size: usize,
+    pub limits: StreamLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +58,20 @@ struct GatewayNotice {
 
 type Inbound = Result<AggregatedMessage, ProtocolError>;
 
+/// A delivery read and encoded, not yet sent.
+#[derive(Debug)]
+struct ReadyDelivery {
+    delivery_id: String,
+    entry: ParcelIndexEntry,
+    frame: Bytes,
+}
+
 /// The actor behind one parcel-collection WebSocket.
 pub struct CollectionSession {
     gateway: Arc<GatewayContext>,
     registry: Arc<CollectionRegistry>,
+    /// This socket's place under the global limit, held for life.
+    _slot: SocketSlot,
     ws: actix_ws::Session,
     inbound_opt: Option<actix_ws::AggregatedMessageStream>,
     settings: SessionSettings,
@@ -71,9 +81,9 @@ pub struct CollectionSession {
     registration_opt: Option<Registration>,
     /// A protected listing or body read is running.
     busy: bool,
-    /// Frames of deliveries already recorded as in flight, waiting to be written, in order
-    /// (bounded by the in-flight window).
-    outbox: VecDeque<Bytes>,
+    /// Deliveries read and encoded, waiting for the window, in order (bounded by the
+    /// read-ahead). Each is recorded as in flight just before its frame is written.
+    outbox: VecDeque<ReadyDelivery>,
     /// Bytes of frames not yet handed to the socket (the outbox and the write running); no
     /// batch is read while they reach `MAX_BATCH_BYTES`, so a slow client holds at most about
     /// two batches of bodies here.
@@ -87,6 +97,7 @@ impl CollectionSession {
     pub fn new(
         gateway: Arc<GatewayContext>,
         registry: Arc<CollectionRegistry>,
+        slot: SocketSlot,
         ws: actix_ws::Session,
         inbound: actix_ws::AggregatedMessageStream,
         settings: SessionSettings,
@@ -94,6 +105,7 @@ impl CollectionSession {
         CollectionSession {
             gateway,
             registry,
+            _slot: slot,
             ws,
             inbound_opt: Some(inbound),
             settings,
@@ -188,11 +200,7 @@ impl CollectionSession {
                 return self.close(ctx, reason);
             }
         }
-        self.stream_opt = Some(CollectionStream::new(
-            &pg_ids,
-            self.settings.max_in_flight,
-            self.settings.page_size,
-        ));
+        self.stream_opt = Some(CollectionStream::new(&pg_ids, self.settings.limits));
         if mode == StreamingMode::CloseUponCompletion {
             self.phase = Phase::Streaming;
             return self.pump(ctx);
@@ -235,6 +243,9 @@ impl CollectionSession {
         let Some(entry) = entry_opt else {
             return self.close(ctx, PowebCloseReason::UnknownDeliveryId);
         };
+        // The window has room again: the next delivery goes out before its predecessor is
+        // deleted.
+        self.flush(ctx);
         // Detached from the actor: an ACKed parcel is deleted even if the socket closes right
         // after the ACK (the JS client closes as soon as it has acknowledged in keep-alive).
         let deletion =
@@ -247,6 +258,8 @@ impl CollectionSession {
                     if let Some(stream) = act.stream_opt.as_mut() {
                         stream.on_deleted(&entry);
                     }
+                    // Sends may have waited for deletions to catch up.
+                    act.flush(ctx);
                     act.pump(ctx);
                 }
                 Err(error) => act.fail(ctx, error),
@@ -275,7 +288,7 @@ impl CollectionSession {
             return;
         }
         let batch = if self.unsent_bytes < MAX_BATCH_BYTES as usize {
-            stream.next_batch_to_send(MAX_BATCH_BYTES)
+            stream.next_batch_to_read(MAX_BATCH_BYTES)
         } else {
             Vec::new()
         };
@@ -289,8 +302,7 @@ impl CollectionSession {
         }
     }
 
-    /// Records the prepared deliveries as in flight, then queues their frames: an ACK can only
-    /// name a delivery the stream already knows.
+    /// Queues the prepared deliveries for the window, in order.
     fn deliver(&mut self, ctx: &mut Context<Self>, prepared: Vec<Prepared>) {
         let Some(stream) = self.stream_opt.as_mut() else {
             return;
@@ -302,9 +314,12 @@ impl CollectionSession {
                     entry,
                     frame,
                 } => {
-                    stream.on_sent(delivery_id, entry);
                     self.unsent_bytes += frame.len();
-                    self.outbox.push_back(Bytes::from(frame));
+                    self.outbox.push_back(ReadyDelivery {
+                        delivery_id,
+                        entry,
+                        frame: Bytes::from(frame),
+                    });
                 }
                 Prepared::Skipped => stream.on_skipped(),
             }
@@ -312,13 +327,28 @@ impl CollectionSession {
         self.flush(ctx);
     }
 
-    /// Starts writing the outbox, unless a write is running (it flushes again when done).
+    /// Writes as many queued deliveries as the window allows, unless a write is running (it
+    /// flushes again when done). Each is recorded as in flight before its frame goes out: an
+    /// ACK can only name a delivery the stream already knows.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.sending || self.outbox.is_empty() {
+        if self.sending || self.phase != Phase::Streaming {
+            return;
+        }
+        let Some(stream) = self.stream_opt.as_mut() else {
+            return;
+        };
+        let mut frames = Vec::new();
+        while stream.can_send() {
+            let Some(ready) = self.outbox.pop_front() else {
+                break;
+            };
+            stream.on_sent(ready.delivery_id, ready.entry);
+            frames.push(ready.frame);
+        }
+        if frames.is_empty() {
             return;
         }
         self.sending = true;
-        let frames = std::mem::take(&mut self.outbox);
         let bytes: usize = frames.iter().map(Bytes::len).sum();
         let mut ws = self.ws.clone();
         let writing = async move {

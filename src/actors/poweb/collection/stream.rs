@@ -1,28 +1,81 @@
 //! Paging and in-flight bookkeeping of one collection session, as plain code: which gateway to
-//! list next and from which sequence, what to send next, which deliveries await an ACK.
+//! list next and from which sequence, what to read next, what may go out, which deliveries await
+//! an ACK.
 //!
-//! Memory stays bounded whatever the backlog: at most one page of listed entries is pending, and
-//! at most `max_in_flight` deliveries are being read, sent but not yet acknowledged, or
-//! acknowledged but not yet deleted. Bodies are read a batch at a time (one backend request for
-//! the batch), at most `max_bytes` of them at once. A gateway is
-//! listed again ("dirty") when a notification names a sequence above what was listed, or when
-//! the subscription lagged, so nothing stored after the subscription is missed.
+//! Three bounds, each for its own reason:
+//! - the **window**: deliveries sent and not yet acknowledged. The published JS client reads the
+//!   socket as a byte stream, so two frames that arrive before it reads the first are merged and
+//!   the second is lost (never acknowledged, so a close-upon-completion collection never ends).
+//!   By default the next delivery therefore goes out only after the previous ACK; a wider window
+//!   is for clients that read message by message, when the operator or the client asks for it.
+//! - the **read-ahead**: entries whose bodies are being read, or read and waiting for the window.
+//!   Reading the next bodies while a delivery awaits its ACK keeps the window's round trips
+//!   apart from storage latency; the session also bounds their bytes (`MAX_BATCH_BYTES`).
+//! - the **deletions**: acknowledged entries not yet deleted. They no longer occupy the window
+//!   (an ACK is all the client owes us), but a store that falls behind stops further sends.
+//!
+//! Memory stays bounded whatever the backlog: at most one page of listed entries is pending. A
+//! gateway is listed again ("dirty") when a notification names a sequence above what was
+//! listed, or when the subscription lagged, so nothing stored after the subscription is missed.
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::backends::metadata::ParcelIndexEntry;
 use crate::backends::pubsub::Notification;
 
-/// Deliveries being read, sent and not yet acknowledged, or acknowledged and not yet deleted,
-/// unless configured otherwise. RS-016 asks receivers to cope with at least 5; more keeps a fast
-/// link busy while ACKs travel back, and lets the deletions of many ACKs share one group commit
-/// (with 10 sockets, 128 instead of 32 cut the gateway's CPU per collected parcel by a fifth).
-/// An entry costs a few hundred bytes here; bodies are bounded by `MAX_BATCH_BYTES`.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
-/// Entries fetched per listing: one listing fills the window.
+/// Deliveries a client may have unacknowledged unless it, or the operator, asks for more: one,
+/// because the published JS client merges frames that arrive together (module docs).
+pub const DEFAULT_WINDOW: usize = 1;
+/// The widest window a client may ask for. RS-016 asks receivers to cope with at least 5; more
+/// keeps a fast link busy while ACKs travel back.
+pub const MAX_WINDOW: usize = 128;
+/// Entries read ahead of the window (their bodies also bounded by `MAX_BATCH_BYTES`): one
+/// batch read while the previous one is sent.
+pub const DEFAULT_READ_AHEAD: usize = 128;
+/// Acknowledged entries whose deletion may be pending at once. Many deletions in flight share
+/// one group commit (with 10 sockets, 128 instead of 32 cut the gateway's CPU per collected
+/// parcel by a fifth).
+pub const DEFAULT_MAX_DELETING: usize = 128;
+/// Entries fetched per listing: one listing fills the read-ahead.
 pub const DEFAULT_PAGE_SIZE: usize = 128;
 /// Most body bytes read in one batch (one parcel is always allowed, whatever its size).
 pub const MAX_BATCH_BYTES: u64 = 1024 * 1024;
+
+/// The bounds of one session's stream (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub window: usize,
+    pub read_ahead: usize,
+    pub max_deleting: usize,
+    pub page_size: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            window: DEFAULT_WINDOW,
+            read_ahead: DEFAULT_READ_AHEAD,
+            max_deleting: DEFAULT_MAX_DELETING,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// The same limits with `window` deliveries unacknowledged at most.
+    pub fn with_window(self, window: usize) -> Self {
+        StreamLimits { window, ..self }
+    }
+
+    fn at_least_one(self) -> Self {
+        StreamLimits {
+            window: self.window.max(1),
+            read_ahead: self.read_ahead.max(1),
+            max_deleting: self.max_deleting.max(1),
+            page_size: self.page_size.max(1),
+        }
+    }
+}
 
 /// Where listing stands for one private gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,21 +117,21 @@ pub struct ListingRequest {
 #[derive(Debug)]
 pub struct CollectionStream {
     cursors: Vec<Cursor>,
-    /// Listed, not yet taken for sending.
+    /// Listed, not yet taken for reading.
     pending: VecDeque<ParcelIndexEntry>,
-    /// Taken for sending (bodies being read), not yet sent or skipped.
-    taken: usize,
+    /// Taken for reading (bodies being read, or read and waiting for the window), not yet sent
+    /// or skipped.
+    reading: usize,
     /// Sent, awaiting an ACK, by delivery id.
     in_flight: HashMap<String, ParcelIndexEntry>,
     /// Acknowledged, awaiting deletion.
     acknowledged: VecDeque<ParcelIndexEntry>,
-    max_in_flight: usize,
-    page_size: usize,
+    limits: StreamLimits,
 }
 
 impl CollectionStream {
     /// A stream for `pg_ids`, each to be listed from the start.
-    pub fn new(pg_ids: &[String], max_in_flight: usize, page_size: usize) -> Self {
+    pub fn new(pg_ids: &[String], limits: StreamLimits) -> Self {
         CollectionStream {
             cursors: pg_ids
                 .iter()
@@ -91,15 +144,14 @@ impl CollectionStream {
                 })
                 .collect(),
             pending: VecDeque::new(),
-            taken: 0,
+            reading: 0,
             in_flight: HashMap::new(),
             acknowledged: VecDeque::new(),
-            max_in_flight: max_in_flight.max(1),
-            page_size: page_size.max(1),
+            limits: limits.at_least_one(),
         }
     }
 
-    /// The next listing to run, if one is useful now: only once the previous page was sent, so
+    /// The next listing to run, if one is useful now: only once the previous page was taken, so
     /// at most one page is held.
     pub fn next_listing(&self) -> Option<ListingRequest> {
         if !self.pending.is_empty() {
@@ -111,7 +163,7 @@ impl CollectionStream {
             .map(|cursor| ListingRequest {
                 pg_id: cursor.pg_id.clone(),
                 after_sequence: cursor.after_sequence,
-                limit: self.page_size,
+                limit: self.limits.page_size,
                 generation: cursor.generation,
             })
     }
@@ -150,17 +202,16 @@ impl CollectionStream {
         }
     }
 
-    /// The next entry to send, if the in-flight window has room; see [`Self::next_batch_to_send`].
-    pub fn next_to_send(&mut self) -> Option<ParcelIndexEntry> {
-        self.next_batch_to_send(0).pop()
+    /// The next entry to read, if the read-ahead has room; see [`Self::next_batch_to_read`].
+    pub fn next_to_read(&mut self) -> Option<ParcelIndexEntry> {
+        self.next_batch_to_read(0).pop()
     }
 
-    /// The next entries to send, in order: as many as the in-flight window has room for, and no
-    /// more than `max_bytes` of bodies unless the batch holds one entry. Each counts against the
-    /// window until [`Self::on_sent`] or [`Self::on_skipped`].
-    pub fn next_batch_to_send(&mut self, max_bytes: u64) -> Vec<ParcelIndexEntry> {
-        let used = self.taken + self.in_flight.len() + self.acknowledged.len();
-        let room = self.max_in_flight.saturating_sub(used);
+    /// The next entries to read, in order: as many as the read-ahead has room for, and no more
+    /// than `max_bytes` of bodies unless the batch holds one entry. Each counts against the
+    /// read-ahead until [`Self::on_sent`] or [`Self::on_skipped`].
+    pub fn next_batch_to_read(&mut self, max_bytes: u64) -> Vec<ParcelIndexEntry> {
+        let room = self.limits.read_ahead.saturating_sub(self.reading);
         let mut batch = Vec::new();
         let mut bytes = 0u64;
         while batch.len() < room {
@@ -173,19 +224,25 @@ impl CollectionStream {
             bytes = bytes.saturating_add(entry.size);
             batch.extend(self.pending.pop_front());
         }
-        self.taken += batch.len();
+        self.reading += batch.len();
         batch
     }
 
-    /// Records that a taken `entry` was sent as `delivery_id`.
+    /// Whether one more delivery may go out now: the window has room and deletions keep up.
+    pub fn can_send(&self) -> bool {
+        self.in_flight.len() < self.limits.window
+            && self.acknowledged.len() < self.limits.max_deleting
+    }
+
+    /// Records that a read `entry` was sent as `delivery_id` (see [`Self::can_send`]).
     pub fn on_sent(&mut self, delivery_id: String, entry: ParcelIndexEntry) {
-        self.taken = self.taken.saturating_sub(1);
+        self.reading = self.reading.saturating_sub(1);
         self.in_flight.insert(delivery_id, entry);
     }
 
     /// Records that a taken entry was not sent (expired, or its body is gone).
     pub fn on_skipped(&mut self) {
-        self.taken = self.taken.saturating_sub(1);
+        self.reading = self.reading.saturating_sub(1);
     }
 
     /// Records an ACK and returns the entry to delete. `None` means the id names no delivery
@@ -206,7 +263,7 @@ impl CollectionStream {
     /// Whether everything listed was sent, acknowledged and deleted, and nothing is left to list.
     pub fn is_complete(&self) -> bool {
         self.pending.is_empty()
-            && self.taken == 0
+            && self.reading == 0
             && self.in_flight.is_empty()
             && self.acknowledged.is_empty()
             && self.cursors.iter().all(|cursor| !cursor.dirty())

@@ -28,22 +28,35 @@ fn notice(sequence: i64) -> Notification {
     Notification::Message(Bytes::from(sequence.to_string()))
 }
 
+/// Limits with `window` unacknowledged deliveries, as much read-ahead and as many deletions.
+fn limits(window: usize, page_size: usize) -> StreamLimits {
+    StreamLimits {
+        window,
+        read_ahead: window,
+        max_deleting: window,
+        page_size,
+    }
+}
+
 /// A stream for gateway "pg" whose first listing returned `sequences`.
 fn listed(
-    max_in_flight: usize,
+    window: usize,
     page_size: usize,
     sequences: std::ops::RangeInclusive<i64>,
 ) -> CollectionStream {
-    let mut stream = CollectionStream::new(&["pg".into()], max_in_flight, page_size);
+    let mut stream = CollectionStream::new(&["pg".into()], limits(window, page_size));
     let request = stream.next_listing().expect("listing");
     stream.on_listed(&request, page("pg", sequences));
     stream
 }
 
-/// Sends everything sendable, returning the delivery ids.
+/// Reads and sends everything the window allows, returning the delivery ids.
 fn send_all(stream: &mut CollectionStream) -> Vec<String> {
     let mut ids = Vec::new();
-    while let Some(entry) = stream.next_to_send() {
+    while stream.can_send() {
+        let Some(entry) = stream.next_to_read() else {
+            break;
+        };
         let id = format!("d{}", entry.sequence);
         stream.on_sent(id.clone(), entry);
         ids.push(id);
@@ -60,19 +73,19 @@ fn ack_and_delete(stream: &mut CollectionStream, ids: &[String]) {
 
 #[test]
 fn empty_store_completes_after_one_listing() {
-    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let mut stream = CollectionStream::new(&["pg".into()], limits(4, 3));
     assert!(!stream.is_complete());
     let request = stream.next_listing().expect("listing");
     assert_eq!((request.after_sequence, request.limit), (0, 3));
     stream.on_listed(&request, Vec::new());
     assert!(stream.next_listing().is_none());
-    assert!(stream.next_to_send().is_none());
+    assert!(stream.next_to_read().is_none());
     assert!(stream.is_complete());
 }
 
 #[test]
 fn pages_by_sequence_and_holds_one_page_at_a_time() {
-    let mut stream = CollectionStream::new(&["pg".into()], 10, 3);
+    let mut stream = CollectionStream::new(&["pg".into()], limits(10, 3));
     let first = stream.next_listing().expect("first page");
     stream.on_listed(&first, page("pg", 1..=3));
     // The page is not sent yet: no second listing.
@@ -93,17 +106,84 @@ fn pages_by_sequence_and_holds_one_page_at_a_time() {
 }
 
 #[test]
-fn window_bounds_unacknowledged_and_undeleted_deliveries() {
-    let mut stream = listed(2, 5, 1..=4);
+fn the_default_window_sends_the_next_delivery_only_after_the_previous_ack() {
+    let mut stream = CollectionStream::new(&["pg".into()], StreamLimits::default());
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=3));
+    // Bodies are read ahead of the window...
+    let batch = stream.next_batch_to_read(u64::MAX);
+    assert_eq!(batch.len(), 3);
+    let mut batch = batch.into_iter();
+    // ...but only one delivery is out at a time.
+    assert!(stream.can_send());
+    stream.on_sent("d1".into(), batch.next().expect("1"));
+    assert!(!stream.can_send(), "d1 awaits its ACK");
+    let acknowledged = stream.on_ack("d1").expect("d1");
+    assert!(
+        stream.can_send(),
+        "an ACK frees the window before the deletion lands"
+    );
+    stream.on_sent("d2".into(), batch.next().expect("2"));
+    assert!(!stream.can_send());
+    stream.on_deleted(&acknowledged);
+    assert!(!stream.can_send(), "a deletion does not widen the window");
+}
+
+#[test]
+fn window_bounds_unacknowledged_deliveries_and_deletions_bound_sends() {
+    let mut stream = CollectionStream::new(
+        &["pg".into()],
+        StreamLimits {
+            window: 2,
+            read_ahead: 8,
+            max_deleting: 3,
+            page_size: 8,
+        },
+    );
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=6));
     assert_eq!(send_all(&mut stream), ["d1", "d2"]);
     assert_eq!(stream.in_flight(), 2);
-    let entry = stream.on_ack("d1").expect("d1");
-    assert_eq!(entry.sequence, 1);
-    // Acknowledged but not deleted still occupies the window, and blocks completion.
-    assert!(stream.next_to_send().is_none());
-    stream.on_deleted(&entry);
+    assert!(!stream.can_send());
+    let first = stream.on_ack("d1").expect("d1");
+    assert_eq!(first.sequence, 1);
     assert_eq!(send_all(&mut stream), ["d3"]);
-    assert!(stream.next_listing().is_none(), "page not yet sent");
+    stream.on_ack("d2").expect("d2");
+    stream.on_ack("d3").expect("d3");
+    // Three deletions pending: the store must catch up before anything else goes out.
+    assert!(!stream.can_send());
+    assert!(!stream.is_complete());
+    stream.on_deleted(&first);
+    assert_eq!(send_all(&mut stream), ["d4", "d5"]);
+    assert!(stream.next_listing().is_none(), "page not yet taken");
+}
+
+#[test]
+fn read_ahead_bounds_entries_being_read_or_waiting_for_the_window() {
+    let mut stream = CollectionStream::new(
+        &["pg".into()],
+        StreamLimits {
+            window: 1,
+            read_ahead: 2,
+            max_deleting: 8,
+            page_size: 8,
+        },
+    );
+    let request = stream.next_listing().expect("listing");
+    stream.on_listed(&request, page("pg", 1..=4));
+    let batch = stream.next_batch_to_read(u64::MAX);
+    assert_eq!(batch.len(), 2);
+    assert!(
+        stream.next_batch_to_read(u64::MAX).is_empty(),
+        "read-ahead full"
+    );
+    let mut batch = batch.into_iter();
+    stream.on_sent("d1".into(), batch.next().expect("1"));
+    assert_eq!(
+        stream.next_batch_to_read(u64::MAX).len(),
+        1,
+        "sending frees a slot"
+    );
 }
 
 #[test]
@@ -134,7 +214,7 @@ fn notifications_above_the_cursor_trigger_a_listing() {
 
 #[test]
 fn a_notification_during_a_listing_is_not_lost() {
-    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let mut stream = CollectionStream::new(&["pg".into()], limits(4, 3));
     let request = stream.next_listing().expect("listing");
     // Stored after the listing query ran, announced before its result arrived.
     stream.on_notification("pg", &notice(2));
@@ -146,7 +226,7 @@ fn a_notification_during_a_listing_is_not_lost() {
 
 #[test]
 fn lag_and_unreadable_notices_force_a_listing_even_mid_listing() {
-    let mut stream = CollectionStream::new(&["pg".into()], 4, 3);
+    let mut stream = CollectionStream::new(&["pg".into()], limits(4, 3));
     let request = stream.next_listing().expect("listing");
     stream.on_notification("pg", &Notification::Lagged(3));
     stream.on_listed(&request, Vec::new());
@@ -159,7 +239,7 @@ fn lag_and_unreadable_notices_force_a_listing_even_mid_listing() {
 
 #[test]
 fn several_gateways_are_listed_in_turn() {
-    let mut stream = CollectionStream::new(&["a".into(), "b".into()], 4, 2);
+    let mut stream = CollectionStream::new(&["a".into(), "b".into()], limits(4, 2));
     let first = stream.next_listing().expect("a");
     assert_eq!(first.pg_id, "a");
     stream.on_listed(&first, Vec::new());
@@ -173,22 +253,26 @@ fn several_gateways_are_listed_in_turn() {
 }
 
 #[test]
-fn batches_fill_the_window_in_order_and_count_until_sent_or_skipped() {
+fn batches_fill_the_read_ahead_in_order_and_count_until_sent_or_skipped() {
     let mut stream = listed(3, 6, 1..=5);
-    let batch = stream.next_batch_to_send(u64::MAX);
+    let batch = stream.next_batch_to_read(u64::MAX);
     let sequences: Vec<i64> = batch.iter().map(|entry| entry.sequence).collect();
-    assert_eq!(sequences, [1, 2, 3], "the window's room, in sequence order");
+    assert_eq!(
+        sequences,
+        [1, 2, 3],
+        "the read-ahead's room, in sequence order"
+    );
     assert!(
-        stream.next_batch_to_send(u64::MAX).is_empty(),
-        "taken entries occupy the window"
+        stream.next_batch_to_read(u64::MAX).is_empty(),
+        "taken entries occupy the read-ahead"
     );
     let mut batch = batch.into_iter();
-    stream.on_sent("d1".into(), batch.next().expect("1"));
     stream.on_skipped();
     assert!(!stream.is_complete());
-    let next = stream.next_batch_to_send(u64::MAX);
+    let next = stream.next_batch_to_read(u64::MAX);
     assert_eq!(next.len(), 1, "a skipped entry frees its slot");
     assert_eq!(next[0].sequence, 4);
+    stream.on_sent("d1".into(), batch.next().expect("1"));
     stream.on_sent("d3".into(), batch.next().expect("3"));
     stream.on_sent("d4".into(), next[0].clone());
     ack_and_delete(&mut stream, &["d1", "d3", "d4"].map(String::from));
@@ -201,11 +285,11 @@ fn batches_fill_the_window_in_order_and_count_until_sent_or_skipped() {
 fn batches_are_bounded_by_body_bytes_but_hold_at_least_one() {
     // Entries of 10 bytes each.
     let mut stream = listed(10, 10, 1..=5);
-    assert_eq!(stream.next_batch_to_send(25).len(), 2);
+    assert_eq!(stream.next_batch_to_read(25).len(), 2);
     assert_eq!(
-        stream.next_batch_to_send(5).len(),
+        stream.next_batch_to_read(5).len(),
         1,
         "one even over the limit"
     );
-    assert_eq!(stream.next_batch_to_send(30).len(), 2, "what is left");
+    assert_eq!(stream.next_batch_to_read(30).len(), 2, "what is left");
 }
