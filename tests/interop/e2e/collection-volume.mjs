@@ -207,8 +207,9 @@ async function restart([count = '40']) {
   const union = new Set([...beforeDigests, ...after.map(digest)]);
   assert.equal(union.size, parcels.length, 'every parcel collected');
   const again = after.filter((parcel) => beforeDigests.has(digest(parcel)));
-  // Only the last acknowledgement can still be in flight when the client leaves.
-  assert.ok(again.length <= 1, `${again.length} parcels collected twice`);
+  // ACKs are not confirmed (RS-016): a deletion still in its group commit when the process dies
+  // is lost, so those parcels come again. They are few: deletions trail the ACKs by one commit.
+  assert.ok(again.length <= 8, `${again.length} parcels collected twice`);
   ok(`the rest collected after the restart (${again.length} again)`);
   client.close?.();
 }
