@@ -374,3 +374,38 @@ async fn sockets_over_the_global_limit_are_refused_at_the_upgrade() {
         }
     }
 }
+
+#[actix_rt::test]
+async fn a_session_that_panics_mid_stream_loses_nothing_and_the_next_one_delivers() {
+    use awala_gateway::supervision::faults::FaultPoint;
+    let harness = harness().await;
+    let pg = harness.private_gateway(0);
+    let first = harness.store_parcel(&pg).await;
+    let mut socket = harness.collect(KEEP_ALIVE, &[&pg]).await;
+    let delivery_one = delivery(&mut socket).await;
+    assert_eq!(delivery_one.parcel_serialized, first);
+    send_text(&mut socket, &delivery_one.delivery_id).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while harness.stored(&pg).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ACK never processed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The next body read panics inside the session's panic boundary.
+    harness.gateway.faults.arm(FaultPoint::CollectionSession, 1);
+    let second = harness.store_parcel(&pg).await;
+    assert_eq!(close_code(&mut socket).await, Some(1011));
+    assert_eq!(
+        harness.gateway.faults.fired(FaultPoint::CollectionSession),
+        1
+    );
+    // The session's restart is the client's reconnection: nothing it held was lost.
+    let mut socket = harness.collect(CLOSE_UPON_COMPLETION, &[&pg]).await;
+    let delivery_two = delivery(&mut socket).await;
+    assert_eq!(delivery_two.parcel_serialized, second);
+    send_text(&mut socket, &delivery_two.delivery_id).await;
+    assert_eq!(close_code(&mut socket).await, Some(1000));
+    assert_eq!(harness.stored(&pg).await, 0);
+}

@@ -13,6 +13,7 @@ use crate::backends::{BackendError, BackendErrorKind};
 use crate::protocols::awala::error::Asn1Error;
 use crate::protocols::awala::messages::ParcelDelivery;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
+use crate::supervision::faults::FaultPoint;
 
 /// Why a collection session could not go on.
 #[derive(Debug, Error)]
@@ -92,6 +93,7 @@ pub async fn prepare_deliveries(
         .map(|entry| entry.object_key.clone())
         .collect();
     let mut bodies = gateway.backends.objects.get_many(&live).await?.into_iter();
+    gateway.faults.check(FaultPoint::CollectionSession);
     let mut prepared = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.expiry <= now {
