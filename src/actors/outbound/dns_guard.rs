@@ -92,3 +92,82 @@ pub fn find_refusal(error: &(dyn std::error::Error + 'static)) -> Option<EgressR
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::str::FromStr;
+
+    use super::*;
+
+    struct Table(HashMap<&'static str, Vec<IpAddr>>);
+
+    #[async_trait]
+    impl HostLookup for Table {
+        async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+            self.0
+                .get(host)
+                .cloned()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "nxdomain"))
+        }
+    }
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|ip| ip.parse().unwrap()).collect()
+    }
+
+    fn resolver(policy: EgressPolicy) -> GuardedResolver {
+        let table = HashMap::from([
+            (
+                "mixed.example",
+                ips(&["10.0.0.1", "8.8.8.8", "::1", "2606:4700::1"]),
+            ),
+            ("internal.example", ips(&["127.0.0.1", "fd00::1"])),
+        ]);
+        GuardedResolver::new(policy, Arc::new(Table(table)))
+    }
+
+    async fn resolve(resolver: &GuardedResolver, host: &str) -> Result<Vec<IpAddr>, BoxError> {
+        let name = Name::from_str(host).unwrap();
+        let addrs = resolver.resolve(name).await?;
+        Ok(addrs.map(|address| address.ip()).collect())
+    }
+
+    #[tokio::test]
+    async fn only_allowed_addresses_reach_the_connector() {
+        let strict = resolver(EgressPolicy::default());
+        assert_eq!(
+            resolve(&strict, "mixed.example").await.unwrap(),
+            ips(&["8.8.8.8", "2606:4700::1"])
+        );
+        let error = resolve(&strict, "internal.example").await.unwrap_err();
+        let refusal = find_refusal(error.as_ref()).expect("a refusal");
+        assert_eq!(refusal.host, "internal.example");
+        assert_eq!(refusal.range.name(), "loopback");
+        // A failed lookup is no refusal: it may work later.
+        let error = resolve(&strict, "missing.example").await.unwrap_err();
+        assert!(find_refusal(error.as_ref()).is_none());
+
+        let allowing = resolver(EgressPolicy::new([
+            "fd00::/8".parse().unwrap(),
+            "mixed.example".parse().unwrap(),
+        ]));
+        assert_eq!(
+            resolve(&allowing, "internal.example").await.unwrap(),
+            ips(&["fd00::1"])
+        );
+        assert_eq!(resolve(&allowing, "mixed.example").await.unwrap().len(), 4);
+    }
+
+    #[test]
+    fn refusals_are_found_inside_io_errors() {
+        let refusal = EgressRefusal {
+            host: "x.example".to_owned(),
+            address: "127.0.0.1".parse().unwrap(),
+            range: super::super::egress::SpecialRange::Loopback,
+        };
+        let wrapped = io::Error::other(refusal.clone());
+        assert_eq!(find_refusal(&wrapped), Some(refusal));
+        assert_eq!(find_refusal(&io::Error::other("plain")), None);
+    }
+}

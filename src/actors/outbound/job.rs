@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::delivery::{AttemptOutcome, PohttpClient, RetryCause};
-use super::egress::SpecialRange;
+use super::egress::{EgressRefusal, SpecialRange};
 use super::resolver::{PohttpResolver, ResolveError};
 use super::OutboundSettings;
 use crate::actors::mailbox::OutboundParcel;
@@ -158,15 +158,7 @@ impl Engine {
                     .record_parcel_delivery(DeliveryOutcome::Refused);
                 self.ack(&job.id, Settled::Refused { status }).await
             }
-            AttemptOutcome::Forbidden(refusal) => {
-                // A warning: either a misconfigured recipient or someone probing our network.
-                tracing::warn!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, destination = %refusal.host, address = %refusal.address, reason = refusal.range.name(), "egress policy refused the destination; dropping the parcel");
-                self.metrics.record_egress_refused(refusal.range.name());
-                self.metrics
-                    .record_parcel_delivery(DeliveryOutcome::Refused);
-                let range = refusal.range;
-                self.ack(&job.id, Settled::EgressRefused { range }).await
-            }
+            AttemptOutcome::Forbidden(refusal) => self.refuse(&job.id, parcel, refusal).await,
             AttemptOutcome::Retry(cause) => {
                 let after = self.settings.retry_delay(job.attempts);
                 let next = chrono::Duration::from_std(after)
@@ -181,6 +173,37 @@ impl Engine {
                 self.metrics.record_error(cause.name(), STAGE);
                 self.nack(&job.id, after, Settled::Retrying { after }).await
             }
+        }
+    }
+
+    /// Drops a parcel the egress policy refuses: it would be refused again at every attempt.
+    async fn refuse(
+        &self,
+        id: &DeliveryId,
+        parcel: &OutboundParcel,
+        refusal: EgressRefusal,
+    ) -> Settled {
+        // A warning: either a misconfigured recipient or someone probing our network.
+        tracing::warn!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, destination = %refusal.host, address = %refusal.address, reason = refusal.range.name(), "egress policy refused the destination; dropping the parcel");
+        self.metrics.record_egress_refused(refusal.range.name());
+        self.metrics
+            .record_parcel_delivery(DeliveryOutcome::Refused);
+        let range = refusal.range;
+        self.ack(id, Settled::EgressRefused { range }).await
+    }
+
+    /// Settles a parcel whose address names no destination: refused when it is a non-public IP
+    /// literal such as `[::1]` (so operators count it with the other refusals), else
+    /// dead-lettered.
+    pub async fn undeliverable(
+        &self,
+        id: &DeliveryId,
+        parcel: &OutboundParcel,
+        error: &ResolveError,
+    ) -> Settled {
+        match self.resolver.check_literal(&parcel.recipient_address) {
+            Err(refusal) => self.refuse(id, parcel, refusal).await,
+            Ok(()) => self.dead_letter(id, parcel, &error.to_string()).await,
         }
     }
 

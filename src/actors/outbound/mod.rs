@@ -192,11 +192,16 @@ mod tests {
         config.limits.actor_mailbox_capacity = 7;
         config.limits.outbound_retry_initial_backoff_seconds = 2;
         config.limits.outbound_retry_max_backoff_seconds = 9;
+        config.egress_allow = vec!["10.0.0.0/8".parse().unwrap()];
         let settings = OutboundSettings::from_config(&config);
         assert_eq!(settings.max_in_flight_per_destination, 3);
         assert_eq!(settings.per_destination_limit(), 10);
         assert_eq!(settings.retry_initial_backoff, Duration::from_secs(2));
         assert_eq!(settings.retry_max_backoff, Duration::from_secs(9));
         assert_eq!(settings.request_timeout, Duration::from_secs(3));
+        let private = "10.1.2.3".parse().unwrap();
+        assert_eq!(settings.egress.check_ip("pdc.corp", private), Ok(()));
+        let strict = OutboundSettings::from_config(&GatewayConfig::default());
+        assert!(strict.egress.check_ip("pdc.corp", private).is_err());
     }
 }

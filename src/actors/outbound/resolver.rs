@@ -138,11 +138,7 @@ impl PohttpResolver {
         }
         // Before the domain check: `[::1]` and `2130706433` are no domains, but what they are
         // is the more useful answer (and the one operators count).
-        if let Some(ip) = ip_literal(address) {
-            self.egress
-                .check_ip(address.trim(), ip)
-                .map_err(ResolveError::Egress)?;
-        }
+        self.check_literal(address).map_err(ResolveError::Egress)?;
         let address = normalised?;
         let name = format!("{}.", srv_name(&address));
         match self.srv.first_srv(&name).await? {
@@ -154,6 +150,16 @@ impl PohttpResolver {
             allow_plain_http: false,
             exempt: false,
         })
+    }
+}
+
+impl PohttpResolver {
+    /// Refuses an address that is an IP literal (in any form) outside the egress policy.
+    pub fn check_literal(&self, address: &str) -> Result<(), EgressRefusal> {
+        match ip_literal(address) {
+            Some(ip) => self.egress.check_ip(address.trim(), ip),
+            None => Ok(()),
+        }
     }
 }
 
