@@ -14,6 +14,7 @@
 //! | `gateway_request_duration_seconds` | histogram | `binding`, `endpoint` | time to answer a request |
 //! | `gateway_parcels_stored_total` | counter | `binding` | parcels durably stored for a private gateway, by the binding they came in on |
 //! | `gateway_parcels_delivered_total` | counter | `outcome` | outbound PoHTTP delivery attempts (`delivered`, `refused`, `retry`, `expired`) |
+//! | `gateway_egress_refused_total` | counter | `reason` | outbound deliveries refused by the egress policy, by the range of the address (`loopback`, `private`, `link_local`, `cgnat`, `multicast`, `broadcast`, `documentation`, `benchmarking`, `unspecified`, `site_local`, `discard_only`, `special_purpose`, `reserved`) |
 //! | `gateway_mailbox_depth` | gauge | `queue` | messages waiting in a mailbox |
 //! | `gateway_mailbox_blocked_seconds_total` | counter | `actor` | time senders spent waiting on a full mailbox |
 //! | `gateway_actor_restarts_total` | counter | `actor`, `cause` | supervised restarts (`panic`, `error`, `killed`) |
@@ -36,6 +37,7 @@ pub const METRIC_NAMES: &[&str] = &[
     REQUEST_DURATION_SECONDS,
     PARCELS_STORED_TOTAL,
     PARCELS_DELIVERED_TOTAL,
+    EGRESS_REFUSED_TOTAL,
     MAILBOX_DEPTH,
     MAILBOX_BLOCKED_SECONDS_TOTAL,
     ACTOR_RESTARTS_TOTAL,
@@ -48,6 +50,7 @@ pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
 pub const REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_seconds";
 pub const PARCELS_STORED_TOTAL: &str = "gateway_parcels_stored_total";
 pub const PARCELS_DELIVERED_TOTAL: &str = "gateway_parcels_delivered_total";
+pub const EGRESS_REFUSED_TOTAL: &str = "gateway_egress_refused_total";
 pub const MAILBOX_DEPTH: &str = "gateway_mailbox_depth";
 pub const MAILBOX_BLOCKED_SECONDS_TOTAL: &str = "gateway_mailbox_blocked_seconds_total";
 pub const ACTOR_RESTARTS_TOTAL: &str = "gateway_actor_restarts_total";
@@ -131,6 +134,7 @@ pub struct Metrics {
     request_duration: HistogramVec,
     parcels_stored: IntCounterVec,
     parcels_delivered: IntCounterVec,
+    egress_refused: IntCounterVec,
     mailbox_depth: IntGaugeVec,
     mailbox_blocked: CounterVec,
     actor_restarts: IntCounterVec,
@@ -162,6 +166,11 @@ impl Metrics {
             PARCELS_DELIVERED_TOTAL,
             "Outbound PoHTTP delivery attempts, by outcome.",
             &["outcome"],
+        )?;
+        let egress_refused = counter(
+            EGRESS_REFUSED_TOTAL,
+            "Outbound deliveries refused by the egress policy, by address range.",
+            &["reason"],
         )?;
         let actor_restarts = counter(
             ACTOR_RESTARTS_TOTAL,
@@ -208,6 +217,7 @@ impl Metrics {
             request_duration,
             parcels_stored,
             parcels_delivered,
+            egress_refused,
             mailbox_depth,
             mailbox_blocked,
             actor_restarts,
@@ -250,6 +260,12 @@ impl Metrics {
         self.parcels_delivered
             .with_label_values(&[outcome.as_str()])
             .inc();
+    }
+
+    /// Records a delivery the egress policy refused; `reason` is
+    /// `actors::outbound::egress::SpecialRange::name()`.
+    pub fn record_egress_refused(&self, reason: &'static str) {
+        self.egress_refused.with_label_values(&[reason]).inc();
     }
 
     /// Sets the number of messages waiting in `queue`.
@@ -310,6 +326,7 @@ mod tests {
         );
         metrics.record_parcel_stored(Binding::Pohttp);
         metrics.record_parcel_delivery(DeliveryOutcome::Retry);
+        metrics.record_egress_refused("loopback");
         metrics.set_mailbox_depth("outbound", 4);
         metrics.record_mailbox_blocked("outbound_delivery", Duration::from_millis(250));
         metrics.record_actor_restart("collection_session", "panic");
@@ -329,6 +346,7 @@ mod tests {
             r#"gateway_mailbox_blocked_seconds_total{actor="outbound_delivery"} 0.25"#,
             r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
             r#"gateway_websocket_connections 1"#,
+            r#"gateway_egress_refused_total{reason="loopback"} 1"#,
         ] {
             assert!(text.contains(series), "{series} missing:\n{text}");
         }

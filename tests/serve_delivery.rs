@@ -124,3 +124,49 @@ fn delivery_is_retried_until_the_endpoint_is_up() {
         &["endpoint received the parcel byte for byte"],
     );
 }
+
+/// The reported SSRF: a registered private gateway addressed a parcel to `127.0.0.1`, and the
+/// worker POSTed to 127.0.0.1:443. Now the worker drops it without connecting and counts it.
+#[test]
+fn a_parcel_for_a_loopback_address_is_refused_not_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Port 443 may be taken or need privileges; when we get it, it must see no connection.
+    let trap = std::net::TcpListener::bind("127.0.0.1:443").ok();
+    let gateway = gateway_with_route(dir.path(), free_port());
+    let mut args = vec!["to-address".to_string()];
+    args.extend(ports(&gateway));
+    args.push("127.0.0.1".to_string());
+    run_e2e(
+        "e2e/delivery.mjs",
+        &args,
+        &["poweb parcel for 127.0.0.1 accepted"],
+    );
+
+    let refused = r#"gateway_egress_refused_total{reason="loopback"} 1"#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+            .expect("metrics");
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        if text.contains(refused) {
+            assert!(
+                text.contains(r#"gateway_parcels_delivered_total{outcome="refused"} 1"#),
+                "{text}"
+            );
+            assert!(!text.contains(r#"outcome="retry""#), "{text}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no egress refusal counted:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if let Some(trap) = trap {
+        trap.set_nonblocking(true).expect("nonblocking");
+        assert!(
+            trap.accept().is_err(),
+            "the worker connected to 127.0.0.1:443"
+        );
+    }
+}

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Static PoHTTP route, repeatable; overrides DNS SRV for that address.
     #[arg(long = "pohttp-route", value_name = "ADDR=URL")]
     pub pohttp_routes: Vec<String>,
+    /// Non-public destination deliveries may reach anyway (CIDR, address or host), repeatable.
+    #[arg(long = "egress-allow", value_name = "CIDR|HOST")]
+    pub egress_allow: Vec<String>,
     /// DNS server for SRV lookups (the system resolver when unset).
     #[arg(long, value_name = "HOST:PORT")]
     pub dns_server: Option<String>,
@@ -76,6 +79,9 @@ impl ServeArgs {
         for route in &self.pohttp_routes {
             push("--pohttp-route", "pohttp_routes", Some(route.clone()));
         }
+        for entry in &self.egress_allow {
+            push("--egress-allow", "egress_allow", Some(entry.clone()));
+        }
         out
     }
 }
@@ -113,6 +119,10 @@ mod tests {
             "a.test=https://a.test",
             "--pohttp-route",
             "b.test=http://b.test:8080",
+            "--egress-allow",
+            "10.0.0.0/8",
+            "--egress-allow",
+            "pdc.corp.example",
             "--dns-server",
             "1.1.1.1:53",
             "--roles",
@@ -123,7 +133,8 @@ mod tests {
         assert!(args.print_config);
         assert_eq!(args.pohttp_routes.len(), 2);
         assert_eq!(args.roles.as_deref(), Some("poweb,workers"));
-        assert_eq!(args.overrides().len(), 10);
+        assert_eq!(args.egress_allow.len(), 2);
+        assert_eq!(args.overrides().len(), 12);
         Ok(())
     }
 }

@@ -36,6 +36,7 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_POHTTP_ROUTES",
     "AWALA_DNS_SERVER",
     "AWALA_DNSSEC",
+    "AWALA_EGRESS_ALLOW",
     "AWALA_DATABASE_URL",
     "AWALA_DATABASE_URL_FILE",
     "AWALA_OBJECT_STORE_URL",
@@ -143,6 +144,14 @@ pub(crate) fn settings() -> Vec<Setting> {
             Some(parse::socket_addr(v)?)),
         setting!("dnssec", "AWALA_DNSSEC", |c, v| c.dnssec =
             parse::boolean(v)?),
+        setting!("egress_allow", "AWALA_EGRESS_ALLOW", |c, v| {
+            // Like routes, a later layer adds entries rather than replacing the list.
+            for entry in parse::egress_allow(v)? {
+                if !c.egress_allow.contains(&entry) {
+                    c.egress_allow.push(entry);
+                }
+            }
+        }),
     ];
     all.extend(secret_settings!(
         database_url,

@@ -21,6 +21,7 @@
 //! | `AWALA_ROLES` | `roles`, comma-separated (`poweb,pohttp,cogrpc,workers` or `all`) |
 //! | `AWALA_POHTTP_ROUTES` | `pohttp_routes`, comma-separated `ADDR=URL` (merged by address) |
 //! | `AWALA_DNS_SERVER`, `AWALA_DNSSEC` | `dns_server`, `dnssec` |
+//! | `AWALA_EGRESS_ALLOW` | `egress_allow`, comma-separated CIDRs, addresses or host names (added to the file's) |
 //! | `AWALA_DATABASE_URL`, `AWALA_OBJECT_STORE_URL`, `AWALA_QUEUE_URL`, `AWALA_PUBSUB_URL` (each also `…_FILE`) | `backends.*` |
 //! | `AWALA_LIMITS_<KEY>` (e.g. `AWALA_LIMITS_PONG_TIMEOUT_SECONDS`) | `limits.<key>` |
 //! | `AWALA_LOG_LEVEL`, `AWALA_LOG_FORMAT` | `log.level`, `log.format` |

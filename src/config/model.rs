@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::secrets::{redact_url, Secret};
+use crate::actors::outbound::egress::AllowEntry;
 
 /// The only config file version this gateway reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -45,6 +46,9 @@ pub struct GatewayConfig {
     pub dns_server: Option<SocketAddr>,
     /// Whether SRV answers must validate under DNSSEC.
     pub dnssec: bool,
+    /// Non-public destinations outbound deliveries may reach anyway: CIDR networks, addresses or
+    /// host names. Routes need no entry; everything else must be public unicast.
+    pub egress_allow: Vec<AllowEntry>,
     /// Backend URLs (derived from `data_dir` by the caller when unset).
     pub backends: BackendsConfig,
     /// Protocol and resource limits.
@@ -65,6 +69,7 @@ impl Default for GatewayConfig {
             pohttp_routes: BTreeMap::new(),
             dns_server: None,
             dnssec: true,
+            egress_allow: Vec::new(),
             backends: BackendsConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),

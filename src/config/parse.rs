@@ -4,6 +4,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use crate::actors::outbound::egress::AllowEntry;
+
 /// Parses `IP:PORT` or `localhost:PORT`.
 ///
 /// Other host names are refused: a listening socket bound to whatever a name resolves to at
@@ -105,6 +107,15 @@ pub fn routes(value: &str) -> Result<Vec<(String, url::Url)>, String> {
         .collect()
 }
 
+/// Parses comma-separated egress allow-list entries (`10.0.0.0/8,pdc.internal.example`).
+pub fn egress_allow(value: &str) -> Result<Vec<AllowEntry>, String> {
+    value
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(str::parse)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +131,15 @@ mod tests {
         assert!(route("example.com=ftp://x").is_err_and(|e| e.contains("scheme `ftp`")));
         assert!(route("bad_name=https://x").is_err_and(|e| e.contains("domain name")));
         assert!(route("a.test=not a url").is_err());
+    }
+
+    #[test]
+    fn egress_allow_lists() {
+        let parsed = egress_allow("10.0.0.0/8, fd00::/8,,PDC.Corp.Example").unwrap_or_default();
+        let printed: Vec<String> = parsed.iter().map(ToString::to_string).collect();
+        assert_eq!(printed, ["10.0.0.0/8", "fd00::/8", "pdc.corp.example"]);
+        assert!(egress_allow("10.0.0.0/99").is_err_and(|e| e.contains("prefix length")));
+        assert!(egress_allow("10.0.0.0/8,not a host").is_err_and(|e| e.contains("not a host")));
     }
 
     #[test]

@@ -266,6 +266,49 @@ fn routes_merge_across_layers_and_are_validated() -> TestResult {
 }
 
 #[test]
+fn egress_allow_merges_across_layers_and_is_validated() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write_config(
+        &dir,
+        "version = 1\negress_allow = [\"10.0.0.0/8\", \"PDC.Corp.Example\"]\n",
+    )?;
+    let args = ServeArgs {
+        egress_allow: vec!["127.0.0.1".to_owned()],
+        ..with_file(path)
+    };
+    let env = env_of(&[("AWALA_EGRESS_ALLOW", "fd00::/8,10.0.0.0/8")]);
+    let config = GatewayConfig::load(&args, &env)?;
+    let entries: Vec<String> = config
+        .egress_allow
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        entries,
+        ["10.0.0.0/8", "pdc.corp.example", "fd00::/8", "127.0.0.1/32"]
+    );
+
+    let path = write_config(&dir, "version = 1\negress_allow = [\"10.0.0.0/40\"]\n")?;
+    let error = load_error(&with_file(path), &[]);
+    assert!(
+        error.contains("egress_allow") && error.contains("prefix length"),
+        "{error}"
+    );
+    let error = load_error(&ServeArgs::default(), &[("AWALA_EGRESS_ALLOW", "a b")]);
+    assert!(
+        error.contains("`egress_allow`") && error.contains("AWALA_EGRESS_ALLOW"),
+        "{error}"
+    );
+    let args = ServeArgs {
+        egress_allow: vec!["0x7f.1".to_owned()],
+        ..ServeArgs::default()
+    };
+    let error = load_error(&args, &[]);
+    assert!(error.contains("--egress-allow"), "{error}");
+    Ok(())
+}
+
+#[test]
 fn roles_parse() {
     assert_eq!(parse_roles("all").map(|r| r.len()), Ok(4));
     assert_eq!(
@@ -318,6 +361,7 @@ fn printed_config_without_secrets_reloads_identically() -> TestResult {
     let args = ServeArgs {
         internet_address: Some("gw.example".to_owned()),
         pohttp_routes: vec!["a.test=https://a.test/".to_owned()],
+        egress_allow: vec!["10.0.0.0/8".to_owned(), "pdc.corp.example".to_owned()],
         dns_server: Some("9.9.9.9:53".to_owned()),
         ..ServeArgs::default()
     };

@@ -3,7 +3,12 @@
 //!
 //! Redirects are followed here rather than by reqwest because reqwest's policy would not let us
 //! refuse cleartext targets per route, nor count redirects the way the reference client does.
+//!
+//! Two HTTP clients: the open one for an operator's route (and redirects within its origin),
+//! and the guarded one for everything else, whose resolver connects only where the egress
+//! policy allows. IP-literal hosts never reach a resolver, so each hop checks those first.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +16,8 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use thiserror::Error;
 use url::Url;
 
+use super::dns_guard::{find_refusal, GuardedResolver, HostLookup};
+use super::egress::{EgressPolicy, EgressRefusal};
 use super::resolver::Target;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 use crate::protocols::pohttp::client::{
@@ -29,6 +36,8 @@ pub enum AttemptOutcome {
     Delivered { status: u16 },
     /// The recipient refused the parcel for good (403 or another 4xx).
     Rejected { status: u16 },
+    /// The egress policy refused the destination (or a redirect): never retried.
+    Forbidden(EgressRefusal),
     /// Try again later.
     Retry(RetryCause),
 }
@@ -70,19 +79,36 @@ impl HasErrorCode for RetryCause {
     }
 }
 
-/// The HTTP client of the outbound worker: no automatic redirects, a per-request timeout.
+/// The HTTP clients of the outbound worker: no automatic redirects, a per-request timeout.
 #[derive(Clone)]
 pub struct PohttpClient {
-    http: reqwest::Client,
+    open: reqwest::Client,
+    guarded: reqwest::Client,
+    policy: EgressPolicy,
 }
 
 impl PohttpClient {
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
+    pub fn new(
+        timeout: Duration,
+        policy: EgressPolicy,
+        lookup: Arc<dyn HostLookup>,
+    ) -> Result<Self, reqwest::Error> {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+        };
+        let open = builder().build()?;
+        // A proxy would resolve names itself, past the guard.
+        let guarded = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone(), lookup)))
             .build()?;
-        Ok(PohttpClient { http })
+        Ok(PohttpClient {
+            open,
+            guarded,
+            policy,
+        })
     }
 
     /// POSTs `parcel` to `target`, following up to three 307/308 redirects.
@@ -90,9 +116,14 @@ impl PohttpClient {
         let mut url = target.url.clone();
         let mut redirects = 0u8;
         loop {
-            let (status, location) = match self.post(&url, parcel).await {
+            let http = match self.client_for(target, &url) {
+                Ok(http) => http,
+                Err(refusal) => return AttemptOutcome::Forbidden(refusal),
+            };
+            let (status, location) = match post(http, &url, parcel).await {
                 Ok(answer) => answer,
-                Err(cause) => return AttemptOutcome::Retry(cause),
+                Err(Failure::Refused(refusal)) => return AttemptOutcome::Forbidden(refusal),
+                Err(Failure::Retry(cause)) => return AttemptOutcome::Retry(cause),
             };
             match classify_delivery_response(status, location.as_deref(), redirects) {
                 DeliveryOutcome::Delivered => return AttemptOutcome::Delivered { status },
@@ -111,28 +142,48 @@ impl PohttpClient {
         }
     }
 
-    async fn post(&self, url: &Url, parcel: &Bytes) -> Result<(u16, Option<String>), RetryCause> {
-        let response = self
-            .http
-            .post(url.clone())
-            .header(CONTENT_TYPE, PARCEL_CONTENT_TYPE)
-            .body(parcel.clone())
-            .send()
-            .await
-            .map_err(|error| {
-                if error.is_timeout() {
-                    RetryCause::Timeout
-                } else {
-                    RetryCause::Network(error_chain(&error))
-                }
-            })?;
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        Ok((response.status().as_u16(), location))
+    /// The open client within a route's own origin; the guarded one, after checking IP-literal
+    /// hosts, anywhere else (a route may redirect to whatever its server says).
+    fn client_for(&self, target: &Target, url: &Url) -> Result<&reqwest::Client, EgressRefusal> {
+        if target.exempt && url.origin() == target.url.origin() {
+            return Ok(&self.open);
+        }
+        self.policy.check_url(url)?;
+        Ok(&self.guarded)
     }
+}
+
+enum Failure {
+    Refused(EgressRefusal),
+    Retry(RetryCause),
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &Url,
+    parcel: &Bytes,
+) -> Result<(u16, Option<String>), Failure> {
+    let response = http
+        .post(url.clone())
+        .header(CONTENT_TYPE, PARCEL_CONTENT_TYPE)
+        .body(parcel.clone())
+        .send()
+        .await
+        .map_err(|error| {
+            if let Some(refusal) = find_refusal(&error) {
+                Failure::Refused(refusal)
+            } else if error.is_timeout() {
+                Failure::Retry(RetryCause::Timeout)
+            } else {
+                Failure::Retry(RetryCause::Network(error_chain(&error)))
+            }
+        })?;
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    Ok((response.status().as_u16(), location))
 }
 
 /// Resolves a `Location` against the URL that answered, refusing anything but https (plain

@@ -1,7 +1,7 @@
 //! One leased parcel, from lease to its final word with the mailbox.
 //!
 //! The mailbox hears about a parcel only once its outcome is settled: `ack` when it was
-//! delivered, refused by the recipient (4xx) or has expired; `nack(backoff)` when it must be
+//! delivered, refused by the recipient (4xx) or by the egress policy, or has expired; `nack(backoff)` when it must be
 //! retried; `dead_letter` when it can never be delivered (a malformed address: a bug or a foreign
 //! producer, kept for operators rather than dropped).
 
@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::delivery::{AttemptOutcome, PohttpClient, RetryCause};
-use super::resolver::PohttpResolver;
+use super::egress::{EgressRefusal, SpecialRange};
+use super::resolver::{PohttpResolver, ResolveError};
 use super::OutboundSettings;
 use crate::actors::mailbox::OutboundParcel;
 use crate::backends::clock::Clock;
@@ -90,6 +91,10 @@ pub enum Settled {
     Refused {
         status: u16,
     },
+    /// The destination is not one the gateway may connect to.
+    EgressRefused {
+        range: SpecialRange,
+    },
     Retrying {
         after: Duration,
     },
@@ -127,6 +132,7 @@ impl Engine {
         }
         let outcome = match self.resolver.resolve(&job.parcel.recipient_address).await {
             Ok(target) => self.client.attempt(&target, &job.parcel.parcel).await,
+            Err(ResolveError::Egress(refusal)) => AttemptOutcome::Forbidden(refusal),
             Err(error) if error.is_permanent() => {
                 return self
                     .dead_letter(&job.id, &job.parcel, &error.to_string())
@@ -152,6 +158,7 @@ impl Engine {
                     .record_parcel_delivery(DeliveryOutcome::Refused);
                 self.ack(&job.id, Settled::Refused { status }).await
             }
+            AttemptOutcome::Forbidden(refusal) => self.refuse(&job.id, parcel, refusal).await,
             AttemptOutcome::Retry(cause) => {
                 let after = self.settings.retry_delay(job.attempts);
                 let next = chrono::Duration::from_std(after)
@@ -166,6 +173,37 @@ impl Engine {
                 self.metrics.record_error(cause.name(), STAGE);
                 self.nack(&job.id, after, Settled::Retrying { after }).await
             }
+        }
+    }
+
+    /// Drops a parcel the egress policy refuses: it would be refused again at every attempt.
+    async fn refuse(
+        &self,
+        id: &DeliveryId,
+        parcel: &OutboundParcel,
+        refusal: EgressRefusal,
+    ) -> Settled {
+        // A warning: either a misconfigured recipient or someone probing our network.
+        tracing::warn!(parcel_id = %parcel.parcel_id, recipient = %parcel.recipient_address, destination = %refusal.host, address = %refusal.address, reason = refusal.range.name(), "egress policy refused the destination; dropping the parcel");
+        self.metrics.record_egress_refused(refusal.range.name());
+        self.metrics
+            .record_parcel_delivery(DeliveryOutcome::Refused);
+        let range = refusal.range;
+        self.ack(id, Settled::EgressRefused { range }).await
+    }
+
+    /// Settles a parcel whose address names no destination: refused when it is a non-public IP
+    /// literal such as `[::1]` (so operators count it with the other refusals), else
+    /// dead-lettered.
+    pub async fn undeliverable(
+        &self,
+        id: &DeliveryId,
+        parcel: &OutboundParcel,
+        error: &ResolveError,
+    ) -> Settled {
+        match self.resolver.check_literal(&parcel.recipient_address) {
+            Err(refusal) => self.refuse(id, parcel, refusal).await,
+            Ok(()) => self.dead_letter(id, parcel, &error.to_string()).await,
         }
     }
 

@@ -3,6 +3,8 @@
 //!
 //! Layout:
 //! - [`resolver`]: route, DNS SRV or `https://<address>`: where to POST.
+//! - [`egress`]: which addresses may be POSTed to (public unicast, or the allow-list), and
+//!   [`dns_guard`], the HTTP client's resolver that enforces it on the addresses connected to.
 //! - [`delivery`]: one attempt, redirects included, classified by `protocols::pohttp::client`.
 //! - [`job`]: one leased parcel from lease to ack, nack (capped exponential backoff) or drop.
 //! - [`destination`]: the supervised actor per destination Internet address, which bounds the
@@ -25,6 +27,8 @@ use crate::telemetry::Metrics;
 
 pub mod delivery;
 pub mod destination;
+pub mod dns_guard;
+pub mod egress;
 pub mod job;
 pub mod resolver;
 pub mod worker;
@@ -61,6 +65,8 @@ pub struct OutboundSettings {
     pub busy_retry_after: Duration,
     pub request_timeout: Duration,
     pub destination_idle: Duration,
+    /// Where deliveries may go besides public unicast addresses (`egress_allow`).
+    pub egress: egress::EgressPolicy,
 }
 
 impl OutboundSettings {
@@ -81,6 +87,7 @@ impl OutboundSettings {
             busy_retry_after: DEFAULT_BUSY_RETRY_AFTER,
             request_timeout: delivery::REQUEST_TIMEOUT,
             destination_idle: DEFAULT_DESTINATION_IDLE,
+            egress: egress::EgressPolicy::new(config.egress_allow.iter().cloned()),
         }
     }
 
@@ -119,8 +126,9 @@ pub fn spawn_from_config(
     shutdown: ShutdownListener,
 ) -> Result<OutboundHandle, OutboundError> {
     let srv = DnsSrvLookup::new(config.dns_server, config.dnssec)?;
-    let resolver = PohttpResolver::new(config.pohttp_routes.clone(), Arc::new(srv));
     let settings = OutboundSettings::from_config(config);
+    let resolver = PohttpResolver::new(config.pohttp_routes.clone(), Arc::new(srv))
+        .with_egress(settings.egress.clone());
     spawn(queue, resolver, metrics, settings, shutdown)
 }
 
@@ -132,7 +140,22 @@ pub fn spawn(
     settings: OutboundSettings,
     shutdown: ShutdownListener,
 ) -> Result<OutboundHandle, OutboundError> {
-    let client = delivery::PohttpClient::new(settings.request_timeout)?;
+    let lookup = Arc::new(dns_guard::SystemLookup);
+    spawn_with_lookup(queue, resolver, metrics, settings, shutdown, lookup)
+}
+
+/// [`spawn`] with the host lookup of the HTTP client given (tests give one that answers what
+/// a hostile DNS would).
+pub fn spawn_with_lookup(
+    queue: Arc<dyn DurableQueue>,
+    resolver: PohttpResolver,
+    metrics: Metrics,
+    settings: OutboundSettings,
+    shutdown: ShutdownListener,
+    lookup: Arc<dyn dns_guard::HostLookup>,
+) -> Result<OutboundHandle, OutboundError> {
+    let client =
+        delivery::PohttpClient::new(settings.request_timeout, settings.egress.clone(), lookup)?;
     let engine = Arc::new(Engine {
         queue,
         resolver,
@@ -169,11 +192,16 @@ mod tests {
         config.limits.actor_mailbox_capacity = 7;
         config.limits.outbound_retry_initial_backoff_seconds = 2;
         config.limits.outbound_retry_max_backoff_seconds = 9;
+        config.egress_allow = vec!["10.0.0.0/8".parse().unwrap()];
         let settings = OutboundSettings::from_config(&config);
         assert_eq!(settings.max_in_flight_per_destination, 3);
         assert_eq!(settings.per_destination_limit(), 10);
         assert_eq!(settings.retry_initial_backoff, Duration::from_secs(2));
         assert_eq!(settings.retry_max_backoff, Duration::from_secs(9));
         assert_eq!(settings.request_timeout, Duration::from_secs(3));
+        let private = "10.1.2.3".parse().unwrap();
+        assert_eq!(settings.egress.check_ip("pdc.corp", private), Ok(()));
+        let strict = OutboundSettings::from_config(&GatewayConfig::default());
+        assert!(strict.egress.check_ip("pdc.corp", private).is_err());
     }
 }

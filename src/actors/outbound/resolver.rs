@@ -5,6 +5,9 @@
 //! when there is no such record (NXDOMAIN or no SRV answer), `https://<address>/`. Only routes
 //! may use plain `http`: anything DNS yields is `https`, with the SRV target as TLS SNI and
 //! `Host`. The lookup sits behind [`SrvLookup`] so the choice logic is testable without DNS.
+//!
+//! An address that is a non-public IP literal is refused here, before any lookup; what DNS
+//! yields is checked by the HTTP client on the addresses it connects to (`dns_guard`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +22,7 @@ use hickory_resolver::TokioResolver;
 use thiserror::Error;
 use url::Url;
 
+use super::egress::{ip_literal, EgressPolicy, EgressRefusal};
 use crate::config::RouteUrl;
 use crate::protocols::awala::messages::is_valid_domain;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
@@ -33,6 +37,9 @@ pub struct Target {
     pub url: Url,
     /// Only an operator's route may say `http://`.
     pub allow_plain_http: bool,
+    /// An operator's route: its origin (not where it redirects) is exempt from the egress
+    /// policy, as the operator chose it.
+    pub exempt: bool,
 }
 
 /// The first SRV answer, or the fact that there is none.
@@ -57,12 +64,14 @@ pub enum ResolveError {
     Unvalidated { name: String },
     #[error("srv target `{target}` of {name} is not a host name")]
     BadTarget { name: String, target: String },
+    #[error(transparent)]
+    Egress(EgressRefusal),
 }
 
 impl ResolveError {
-    /// A malformed address never resolves; everything else may once DNS is fixed.
+    /// A malformed or refused address never resolves; everything else may once DNS is fixed.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, ResolveError::BadAddress(_))
+        matches!(self, ResolveError::BadAddress(_) | ResolveError::Egress(_))
     }
 
     /// Bounded label for metrics.
@@ -72,16 +81,17 @@ impl ResolveError {
             ResolveError::Lookup { .. } => "dns_lookup",
             ResolveError::Unvalidated { .. } => "dns_unvalidated",
             ResolveError::BadTarget { .. } => "dns_bad_target",
+            ResolveError::Egress(_) => "egress_refused",
         }
     }
 }
 
 impl HasErrorCode for ResolveError {
     fn error_code(&self) -> GatewayErrorCode {
-        if self.is_permanent() {
-            GatewayErrorCode::Malformed
-        } else {
-            GatewayErrorCode::Unavailable
+        match self {
+            ResolveError::Egress(refusal) => refusal.error_code(),
+            ResolveError::BadAddress(_) => GatewayErrorCode::Malformed,
+            _ => GatewayErrorCode::Unavailable,
         }
     }
 }
@@ -96,23 +106,40 @@ pub trait SrvLookup: Send + Sync {
 pub struct PohttpResolver {
     routes: BTreeMap<String, RouteUrl>,
     srv: Arc<dyn SrvLookup>,
+    egress: EgressPolicy,
 }
 
 impl PohttpResolver {
-    /// `routes` keys are lower-case addresses (the config checks that).
+    /// `routes` keys are lower-case addresses (the config checks that). The egress policy is
+    /// the strict one until [`PohttpResolver::with_egress`] says otherwise.
     pub fn new(routes: BTreeMap<String, RouteUrl>, srv: Arc<dyn SrvLookup>) -> Self {
-        PohttpResolver { routes, srv }
+        PohttpResolver {
+            routes,
+            srv,
+            egress: EgressPolicy::default(),
+        }
+    }
+
+    /// Judges IP-literal addresses by `egress` (with its allow-list).
+    pub fn with_egress(mut self, egress: EgressPolicy) -> Self {
+        self.egress = egress;
+        self
     }
 
     pub async fn resolve(&self, address: &str) -> Result<Target, ResolveError> {
-        let address = normalise_address(address)?;
-        if let Some(route) = self.routes.get(&address) {
+        let normalised = normalise_address(address);
+        if let Some(route) = normalised.as_ref().ok().and_then(|a| self.routes.get(a)) {
             let url = route.url().clone();
             return Ok(Target {
                 allow_plain_http: url.scheme() == "http",
+                exempt: true,
                 url,
             });
         }
+        // Before the domain check: `[::1]` and `2130706433` are no domains, but what they are
+        // is the more useful answer (and the one operators count).
+        self.check_literal(address).map_err(ResolveError::Egress)?;
+        let address = normalised?;
         let name = format!("{}.", srv_name(&address));
         match self.srv.first_srv(&name).await? {
             SrvAnswer::Found { target, port } => srv_url(&name, &target, port),
@@ -121,7 +148,18 @@ impl PohttpResolver {
         .map(|url| Target {
             url,
             allow_plain_http: false,
+            exempt: false,
         })
+    }
+}
+
+impl PohttpResolver {
+    /// Refuses an address that is an IP literal (in any form) outside the egress policy.
+    pub fn check_literal(&self, address: &str) -> Result<(), EgressRefusal> {
+        match ip_literal(address) {
+            Some(ip) => self.egress.check_ip(address.trim(), ip),
+            None => Ok(()),
+        }
     }
 }
 

@@ -45,6 +45,14 @@ fn target(url: &str, allow_plain_http: bool) -> Target {
     Target {
         url: url.parse().unwrap(),
         allow_plain_http,
+        exempt: false,
+    }
+}
+
+fn route_target(url: &str) -> Target {
+    Target {
+        exempt: true,
+        ..target(url, url.starts_with("http:"))
     }
 }
 
@@ -60,11 +68,11 @@ async fn a_route_wins_over_dns() {
     );
     assert_eq!(
         resolver.resolve("Pong.Example.").await,
-        Ok(target("http://127.0.0.1:9000/pdc", true))
+        Ok(route_target("http://127.0.0.1:9000/pdc"))
     );
     assert_eq!(
         resolver.resolve("secure.example").await,
-        Ok(target("https://pdc.secure.example:8443/", false))
+        Ok(route_target("https://pdc.secure.example:8443/"))
     );
     assert!(srv.asked().is_empty(), "routes must not touch DNS");
 }
@@ -115,6 +123,64 @@ async fn dns_failures_are_retryable_and_bad_addresses_are_not() {
         assert!(error.is_permanent(), "{address}: {error}");
         assert_eq!(error.error_code(), GatewayErrorCode::Malformed);
     }
+}
+
+#[tokio::test]
+async fn non_public_ip_literals_are_refused_before_any_lookup() {
+    let srv = FakeSrv::new(Ok(SrvAnswer::Absent));
+    let resolver = PohttpResolver::new(
+        routes(&[("10.9.9.9", "http://127.0.0.1:9000/")]),
+        srv.clone(),
+    );
+    for (address, range) in [
+        ("127.0.0.1", "loopback"),
+        ("2130706433", "loopback"),
+        ("0x7f.1", "loopback"),
+        ("[::1]", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("10.1.2.3", "private"),
+        ("169.254.169.254", "link_local"),
+        ("[fe80::1]", "link_local"),
+    ] {
+        match resolver.resolve(address).await {
+            Err(ResolveError::Egress(refusal)) => {
+                assert_eq!(refusal.range.name(), range, "{address}");
+                assert_eq!(refusal.host, address);
+            }
+            other => panic!("{address}: {other:?}"),
+        }
+    }
+    assert!(
+        srv.asked().is_empty(),
+        "refused addresses must not reach DNS"
+    );
+    let error = resolver.resolve("127.0.0.1").await.unwrap_err();
+    assert!(error.is_permanent());
+    assert_eq!(error.error_code(), GatewayErrorCode::Forbidden);
+    // A route wins even for an IP-literal address, and public literals resolve as before.
+    assert_eq!(
+        resolver.resolve("10.9.9.9").await,
+        Ok(route_target("http://127.0.0.1:9000/"))
+    );
+    assert_eq!(
+        resolver.resolve("8.8.8.8").await,
+        Ok(target("https://8.8.8.8/", false))
+    );
+}
+
+#[tokio::test]
+async fn allow_listed_ip_literals_resolve() {
+    let policy = EgressPolicy::new(["10.0.0.0/8".parse().unwrap()]);
+    let resolver = PohttpResolver::new(BTreeMap::new(), FakeSrv::new(Ok(SrvAnswer::Absent)))
+        .with_egress(policy);
+    assert_eq!(
+        resolver.resolve("10.1.2.3").await,
+        Ok(target("https://10.1.2.3/", false))
+    );
+    assert!(matches!(
+        resolver.resolve("127.0.0.1").await,
+        Err(ResolveError::Egress(_))
+    ));
 }
 
 #[test]

@@ -153,9 +153,7 @@ impl Dispatcher {
         let address = match normalise_address(&parcel.recipient_address) {
             Ok(address) => address,
             Err(error) => {
-                engine
-                    .dead_letter(&delivery.id, &parcel, &error.to_string())
-                    .await;
+                engine.undeliverable(&delivery.id, &parcel, &error).await;
                 return;
             }
         };

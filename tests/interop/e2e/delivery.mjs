@@ -7,6 +7,7 @@
 //   poweb-refused PoWeb deliveries refused for a bad countersignature and an invalid parcel
 //   to-internet   a PoWeb parcel for pong.test reaches the endpoint on <endpoint-port>
 //   endpoint-late the same, but the endpoint only starts listening after the delivery
+//   to-address    a PoWeb parcel for the Internet address given instead of <endpoint-port>
 // Prints one "ok <check>" line per check; exits 1 on the first failure.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -116,11 +117,21 @@ async function toInternet(late) {
   endpoint.server.close();
 }
 
+// The gateway takes the parcel (202); what its worker then does is for the caller to check.
+async function toAddress(address) {
+  const privateGateway = await registerPrivateGateway(poweb);
+  const sender = await privateEndpointBehind(privateGateway);
+  const parcel = await parcelToInternet(sender, '0deadbeef', address, 'probe');
+  await poweb.deliverParcel(parcel, privateGateway.deliverySigner);
+  ok(`poweb parcel for ${address} accepted`);
+}
+
 const scenarios = {
   pohttp,
   'poweb-refused': powebRefused,
   'to-internet': () => toInternet(false),
   'endpoint-late': () => toInternet(true),
+  'to-address': () => toAddress(endpointPort),
 };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}`);
