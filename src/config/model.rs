@@ -305,8 +305,10 @@ impl Default for LimitsConfig {
             max_cogrpc_calls: 64,
             // REF's `grpc.max_connection_idle_ms`.
             cogrpc_idle_timeout_seconds: 5,
-            registration_rate_per_minute: 60,
-            registration_burst: 10,
+            // A registration is two requests (pre-registration, then registration): 30 at once
+            // from one address (a NAT, a load generator), then one a second.
+            registration_rate_per_minute: 120,
+            registration_burst: 60,
             registration_rate_tracked_addresses: 10_000,
             registration_concurrency: 0,
             registration_queue: 16,
