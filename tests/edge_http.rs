@@ -115,19 +115,26 @@ async fn slow_clients_hold_the_load_shield_no_longer_than_the_body_timeout() {
             .expect("write");
         slow_heads.push(stream);
     }
+    // Twice the shield's size, heads all sent before the first normal request: two hold the
+    // permits, two are shed.
     let mut slow_bodies = Vec::new();
-    for _ in 0..2 {
-        let (reader, writer) = connect(port).await.into_split();
+    for _ in 0..4 {
+        let (reader, mut writer) = connect(port).await.into_split();
+        use tokio::io::AsyncWriteExt;
+        writer
+            .write_all(slow_pre_registration_head().as_bytes())
+            .await
+            .expect("write head");
         actix_rt::spawn(trickle(
             writer,
-            slow_pre_registration_head(),
+            String::new(),
             64,
             Duration::from_millis(500),
         ));
         slow_bodies.push(reader);
     }
     // Normal requests are answered at once throughout: shed with 503 while both permits are
-    // held by the slow bodies, then served once their deadline freed the permits.
+    // held by slow bodies, then served once the body deadline freed the permits.
     let started = Instant::now();
     let mut shed_seen = false;
     let served_after = loop {
