@@ -105,10 +105,9 @@ pub async fn closed_within(
 /// Whether `stream` is still open: nothing to read and no end of stream right now.
 pub async fn still_open(stream: &mut TcpStream) -> bool {
     let mut chunk = [0u8; 1];
-    matches!(
-        tokio::time::timeout(Duration::from_millis(50), stream.peek(&mut chunk)).await,
-        Err(_)
-    )
+    tokio::time::timeout(Duration::from_millis(50), stream.peek(&mut chunk))
+        .await
+        .is_err()
 }
 
 /// One whole request on a fresh connection from 127.0.0.1; returns the response head.

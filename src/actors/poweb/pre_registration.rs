@@ -23,7 +23,7 @@ const STAGE: &str = "poweb_pre_register_node";
 
 pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState) -> HttpResponse {
     let limits = &state.registrations;
-    if let Err(limited) = limits.admit(request, &state.metrics, PowebEndpoint::PreRegisterNode) {
+    if let Some(limited) = limits.refusal(request, &state.metrics, PowebEndpoint::PreRegisterNode) {
         return limited;
     }
     if !has_content_type(request, media::PRE_REGISTRATION_REQUEST) {

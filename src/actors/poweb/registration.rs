@@ -44,7 +44,7 @@ enum Refusal {
 
 pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState) -> HttpResponse {
     let limits = &state.registrations;
-    if let Err(limited) = limits.admit(request, &state.metrics, PowebEndpoint::RegisterNode) {
+    if let Some(limited) = limits.refusal(request, &state.metrics, PowebEndpoint::RegisterNode) {
         return limited;
     }
     let refuse = |step, code: GatewayErrorCode, message: &str| {

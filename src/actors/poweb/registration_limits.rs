@@ -40,20 +40,18 @@ impl RegistrationLimits {
         }
     }
 
-    /// Takes a token from the request's source address, or answers `429` with `Retry-After`
-    /// (whole seconds, rounded up) and counts it. Checked before the body is read, so a limited
-    /// client costs no more than its request head.
-    pub fn admit(
+    /// Takes a token from the request's source address; when there is none, the answer: `429`
+    /// with `Retry-After` (whole seconds, rounded up), counted. Checked before the body is read,
+    /// so a limited client costs no more than its request head.
+    pub fn refusal(
         &self,
         request: &HttpRequest,
         metrics: &Metrics,
         endpoint: PowebEndpoint,
-    ) -> Result<(), HttpResponse> {
+    ) -> Option<HttpResponse> {
         // Only a socket without a peer address (never TCP) goes unlimited.
-        let Some(peer) = request.peer_addr() else {
-            return Ok(());
-        };
-        self.limiter.check(peer.ip()).map_err(|wait| {
+        let peer = request.peer_addr()?;
+        self.limiter.check(peer.ip()).err().map(|wait| {
             metrics.record_rate_limited(Binding::Poweb, endpoint.name());
             let code = GatewayErrorCode::RateLimited;
             let mut response = error(code.http_status(), "too many registrations; retry later");
