@@ -18,6 +18,7 @@ use awala_gateway::actors::load_shield::LoadShield;
 use awala_gateway::actors::outbound;
 use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
+use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
 use awala_gateway::backends::queue::{OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
@@ -200,6 +201,7 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
             router: router.clone(),
             metrics: metrics.clone(),
             shield: LoadShield::new(config.limits.max_in_flight_requests as usize),
+            edge: HttpEdgeLimits::from_limits(&config.limits),
         };
         let server = pohttp::bind(state, config.listen.pohttp)
             .with_context(|| format!("binding pohttp to {}", config.listen.pohttp))?;

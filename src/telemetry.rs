@@ -21,6 +21,7 @@
 //! | `gateway_websocket_connections` | gauge | none | open parcel-collection WebSockets |
 //! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
+//! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address was over its rate |
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ pub const METRIC_NAMES: &[&str] = &[
     WEBSOCKET_CONNECTIONS,
     CARGO_UNWRAPPED_TOTAL,
     ERRORS_TOTAL,
+    RATE_LIMITED_TOTAL,
 ];
 
 pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
@@ -57,6 +59,7 @@ pub const ACTOR_RESTARTS_TOTAL: &str = "gateway_actor_restarts_total";
 pub const WEBSOCKET_CONNECTIONS: &str = "gateway_websocket_connections";
 pub const CARGO_UNWRAPPED_TOTAL: &str = "gateway_cargo_unwrapped_total";
 pub const ERRORS_TOTAL: &str = "gateway_errors_total";
+pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
 
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
@@ -141,6 +144,7 @@ pub struct Metrics {
     websocket_connections: IntGauge,
     cargo_unwrapped: IntCounterVec,
     errors: IntCounterVec,
+    rate_limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -187,6 +191,11 @@ impl Metrics {
             "Errors, by type and processing stage.",
             &["error_type", "stage"],
         )?;
+        let rate_limited = counter(
+            RATE_LIMITED_TOTAL,
+            "Requests refused because their source address was over its rate, by binding and endpoint.",
+            &["binding", "endpoint"],
+        )?;
         let request_duration = HistogramVec::new(
             HistogramOpts::new(REQUEST_DURATION_SECONDS, "Time to answer a request.")
                 .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
@@ -224,6 +233,7 @@ impl Metrics {
             websocket_connections,
             cargo_unwrapped,
             errors,
+            rate_limited,
         })
     }
 
@@ -302,6 +312,13 @@ impl Metrics {
         self.errors.with_label_values(&[error_type, stage]).inc();
     }
 
+    /// Records a request refused because its source address was over its rate.
+    pub fn record_rate_limited(&self, binding: Binding, endpoint: &'static str) {
+        self.rate_limited
+            .with_label_values(&[binding.as_str(), endpoint])
+            .inc();
+    }
+
     /// The Prometheus text exposition, for `/metrics`.
     pub fn encode_text(&self) -> Result<String, TelemetryError> {
         let mut buffer = Vec::new();
@@ -333,6 +350,7 @@ mod tests {
         metrics.websocket_connections().inc();
         metrics.record_cargo_unwrapped(CargoOutcome::Invalid);
         metrics.record_error("ramf_malformed", "pohttp_in");
+        metrics.record_rate_limited(Binding::Poweb, "pre_register_node");
         let text = metrics.encode_text()?;
         for name in METRIC_NAMES {
             assert!(
@@ -347,6 +365,7 @@ mod tests {
             r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
             r#"gateway_websocket_connections 1"#,
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
+            r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,
         ] {
             assert!(text.contains(series), "{series} missing:\n{text}");
         }

@@ -1,7 +1,11 @@
-//! The HTTP edge's load shield (house style, practice 7): a bounded number of requests are
-//! worked on at once per binding; past that, requests are shed at once with `503` and
-//! `Retry-After`, which every client treats as "retry later", instead of queueing without bound
-//! in front of the storage layer.
+//! The edge's load shield (house style, practice 7): a bounded number of requests are worked on
+//! at once per binding; past that, requests are shed at once with `503` and `Retry-After` (HTTP)
+//! or `UNAVAILABLE` (CogRPC calls), which every client treats as "retry later", instead of
+//! queueing without bound in front of the storage layer.
+//!
+//! A permit is taken only once a request is known (HTTP: its head parsed; CogRPC: its call
+//! started) and held until it is answered (CogRPC: until its response stream ends), so slow
+//! senders are bounded by the bindings' own deadlines, not by the shield.
 
 use std::sync::Arc;
 

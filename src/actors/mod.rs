@@ -4,20 +4,24 @@
 //! - [`admin`]: the admin listener (`/metrics`, `/health`).
 //! - [`cogrpc`]: the CogRPC server (cargo delivery and collection) and the cargo unwrapping
 //!   workers.
+//! - [`cpu_pool`]: a bounded pool of blocking threads for CPU-heavy request work.
 //! - [`gateway`]: the context every binding and worker of a process shares.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
-//! - [`load_shield`]: admission control at the HTTP edge (503 past a bound).
+//! - [`load_shield`]: admission control at the HTTP and CogRPC edges (503 / `UNAVAILABLE` past
+//!   a bound).
 //! - [`mailbox`]: the messages carried by the durable mailboxes (one type per queue).
 //! - [`outbound`]: the worker delivering Internet-bound parcels over PoHTTP.
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
+//! - [`rate_limit`]: per-source-address token buckets in a bounded map.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
 
 pub mod admin;
 pub mod cogrpc;
+pub mod cpu_pool;
 pub mod gateway;
 pub mod identity;
 pub mod load_shield;
@@ -26,3 +30,4 @@ pub mod outbound;
 pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
+pub mod rate_limit;

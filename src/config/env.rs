@@ -59,6 +59,17 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_MAX_IN_FLIGHT_REQUESTS",
     "AWALA_LIMITS_QUEUE_CAPACITY",
     "AWALA_LIMITS_MAILBOX_OVERLOAD",
+    "AWALA_LIMITS_HTTP_HEADER_TIMEOUT_SECONDS",
+    "AWALA_LIMITS_HTTP_BODY_TIMEOUT_SECONDS",
+    "AWALA_LIMITS_HTTP_DISCONNECT_TIMEOUT_SECONDS",
+    "AWALA_LIMITS_MAX_COGRPC_CONNECTIONS",
+    "AWALA_LIMITS_MAX_COGRPC_CALLS",
+    "AWALA_LIMITS_COGRPC_IDLE_TIMEOUT_SECONDS",
+    "AWALA_LIMITS_REGISTRATION_RATE_PER_MINUTE",
+    "AWALA_LIMITS_REGISTRATION_BURST",
+    "AWALA_LIMITS_REGISTRATION_RATE_TRACKED_ADDRESSES",
+    "AWALA_LIMITS_REGISTRATION_CONCURRENCY",
+    "AWALA_LIMITS_REGISTRATION_QUEUE",
     "AWALA_LOG_LEVEL",
     "AWALA_LOG_FORMAT",
 ];
@@ -255,6 +266,61 @@ pub(crate) fn settings() -> Vec<Setting> {
             "limits.mailbox_overload",
             "AWALA_LIMITS_MAILBOX_OVERLOAD",
             |c, v| c.limits.mailbox_overload = v.parse()?
+        ),
+        limit_setting!(
+            http_header_timeout_seconds,
+            "limits.http_header_timeout_seconds",
+            "AWALA_LIMITS_HTTP_HEADER_TIMEOUT_SECONDS"
+        ),
+        limit_setting!(
+            http_body_timeout_seconds,
+            "limits.http_body_timeout_seconds",
+            "AWALA_LIMITS_HTTP_BODY_TIMEOUT_SECONDS"
+        ),
+        limit_setting!(
+            http_disconnect_timeout_seconds,
+            "limits.http_disconnect_timeout_seconds",
+            "AWALA_LIMITS_HTTP_DISCONNECT_TIMEOUT_SECONDS"
+        ),
+        limit_setting!(
+            max_cogrpc_connections,
+            "limits.max_cogrpc_connections",
+            "AWALA_LIMITS_MAX_COGRPC_CONNECTIONS"
+        ),
+        limit_setting!(
+            max_cogrpc_calls,
+            "limits.max_cogrpc_calls",
+            "AWALA_LIMITS_MAX_COGRPC_CALLS"
+        ),
+        limit_setting!(
+            cogrpc_idle_timeout_seconds,
+            "limits.cogrpc_idle_timeout_seconds",
+            "AWALA_LIMITS_COGRPC_IDLE_TIMEOUT_SECONDS"
+        ),
+        limit_setting!(
+            registration_rate_per_minute,
+            "limits.registration_rate_per_minute",
+            "AWALA_LIMITS_REGISTRATION_RATE_PER_MINUTE"
+        ),
+        limit_setting!(
+            registration_burst,
+            "limits.registration_burst",
+            "AWALA_LIMITS_REGISTRATION_BURST"
+        ),
+        limit_setting!(
+            registration_rate_tracked_addresses,
+            "limits.registration_rate_tracked_addresses",
+            "AWALA_LIMITS_REGISTRATION_RATE_TRACKED_ADDRESSES"
+        ),
+        limit_setting!(
+            registration_concurrency,
+            "limits.registration_concurrency",
+            "AWALA_LIMITS_REGISTRATION_CONCURRENCY"
+        ),
+        limit_setting!(
+            registration_queue,
+            "limits.registration_queue",
+            "AWALA_LIMITS_REGISTRATION_QUEUE"
         ),
         setting!("log.level", "AWALA_LOG_LEVEL", |c, v| c.log.level =
             v.parse()?),

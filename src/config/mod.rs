@@ -340,6 +340,39 @@ impl GatewayConfig {
                 u64::from(limits.max_in_flight_requests),
             ),
             ("limits.queue_capacity", u64::from(limits.queue_capacity)),
+            // Zero would switch actix-web's header timeout off, and the body deadline with it.
+            (
+                "limits.http_header_timeout_seconds",
+                limits.http_header_timeout_seconds,
+            ),
+            (
+                "limits.http_body_timeout_seconds",
+                limits.http_body_timeout_seconds,
+            ),
+            (
+                "limits.max_cogrpc_connections",
+                u64::from(limits.max_cogrpc_connections),
+            ),
+            (
+                "limits.max_cogrpc_calls",
+                u64::from(limits.max_cogrpc_calls),
+            ),
+            (
+                "limits.cogrpc_idle_timeout_seconds",
+                limits.cogrpc_idle_timeout_seconds,
+            ),
+            (
+                "limits.registration_rate_per_minute",
+                u64::from(limits.registration_rate_per_minute),
+            ),
+            (
+                "limits.registration_burst",
+                u64::from(limits.registration_burst),
+            ),
+            (
+                "limits.registration_rate_tracked_addresses",
+                u64::from(limits.registration_rate_tracked_addresses),
+            ),
         ] {
             if value == 0 {
                 return Err(provenance.invalid(name, "must be greater than zero"));

@@ -268,6 +268,30 @@ pub struct LimitsConfig {
     pub queue_capacity: u32,
     /// What a full mailbox does to its sender.
     pub mailbox_overload: MailboxOverload,
+    /// Time an HTTP client has to send a connection's first request head; then 408 and close.
+    pub http_header_timeout_seconds: u64,
+    /// Time an HTTP client has to send a whole request body once its handler starts reading it;
+    /// then 408 and close, so a slow sender holds its load-shield place no longer than this.
+    pub http_body_timeout_seconds: u64,
+    /// Time an HTTP client has to close its side once we close a connection; then it is dropped.
+    pub http_disconnect_timeout_seconds: u64,
+    /// Open CogRPC connections; more are closed as soon as they are accepted.
+    pub max_cogrpc_connections: u32,
+    /// CogRPC calls (`DeliverCargo`, `CollectCargo`) in flight; more are refused `UNAVAILABLE`.
+    /// Each may hold one cargo (up to 9 MiB) in memory.
+    pub max_cogrpc_calls: u32,
+    /// Time a CogRPC connection may stay open without any call before it is closed.
+    pub cogrpc_idle_timeout_seconds: u64,
+    /// Pre-registrations and registrations one source address may make per minute, sustained.
+    pub registration_rate_per_minute: u32,
+    /// Pre-registrations and registrations one source address may make in a burst.
+    pub registration_burst: u32,
+    /// Source addresses whose registration rate is tracked at once (bounds the limiter's memory).
+    pub registration_rate_tracked_addresses: u32,
+    /// Registrations signed at once; 0 means one per CPU core.
+    pub registration_concurrency: u32,
+    /// Registrations that may wait for a signing slot; more are refused with 503.
+    pub registration_queue: u32,
 }
 
 impl Default for LimitsConfig {
@@ -287,6 +311,20 @@ impl Default for LimitsConfig {
             max_in_flight_requests: 1024,
             queue_capacity: 10_000,
             mailbox_overload: MailboxOverload::Block,
+            http_header_timeout_seconds: 10,
+            http_body_timeout_seconds: 30,
+            http_disconnect_timeout_seconds: 2,
+            max_cogrpc_connections: 256,
+            max_cogrpc_calls: 64,
+            // REF's `grpc.max_connection_idle_ms`.
+            cogrpc_idle_timeout_seconds: 5,
+            // A registration is two requests (pre-registration, then registration): 30 at once
+            // from one address (a NAT, a load generator), then one a second.
+            registration_rate_per_minute: 120,
+            registration_burst: 60,
+            registration_rate_tracked_addresses: 10_000,
+            registration_concurrency: 0,
+            registration_queue: 16,
         }
     }
 }
@@ -309,6 +347,18 @@ impl LimitsConfig {
     }
     pub fn outbound_retry_max_backoff(&self) -> Duration {
         Duration::from_secs(self.outbound_retry_max_backoff_seconds)
+    }
+    pub fn http_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_header_timeout_seconds)
+    }
+    pub fn http_body_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_body_timeout_seconds)
+    }
+    pub fn http_disconnect_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_disconnect_timeout_seconds)
+    }
+    pub fn cogrpc_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.cogrpc_idle_timeout_seconds)
     }
 }
 

@@ -431,3 +431,30 @@ fn empty_env_values_count_as_unset() -> TestResult {
     assert_eq!(config.listen.poweb.to_string(), "127.0.0.1:8080");
     Ok(())
 }
+
+#[test]
+fn edge_limits_come_from_env_and_refuse_zero_deadlines() -> TestResult {
+    let config = GatewayConfig::load(
+        &ServeArgs::default(),
+        &env_of(&[
+            ("AWALA_LIMITS_HTTP_BODY_TIMEOUT_SECONDS", "7"),
+            ("AWALA_LIMITS_MAX_COGRPC_CALLS", "3"),
+            ("AWALA_LIMITS_REGISTRATION_CONCURRENCY", "0"),
+        ]),
+    )?;
+    assert_eq!(config.limits.http_body_timeout().as_secs(), 7);
+    assert_eq!(config.limits.http_header_timeout().as_secs(), 10);
+    assert_eq!(config.limits.max_cogrpc_calls, 3);
+    assert_eq!(config.limits.registration_concurrency, 0, "0: one per core");
+    // Zero would switch a deadline off (actix-web reads 0 as "none").
+    for variable in [
+        "AWALA_LIMITS_HTTP_HEADER_TIMEOUT_SECONDS",
+        "AWALA_LIMITS_HTTP_BODY_TIMEOUT_SECONDS",
+        "AWALA_LIMITS_COGRPC_IDLE_TIMEOUT_SECONDS",
+        "AWALA_LIMITS_REGISTRATION_RATE_PER_MINUTE",
+    ] {
+        let error = load_error(&ServeArgs::default(), &[(variable, "0")]);
+        assert!(error.contains("greater than zero"), "{variable}: {error}");
+    }
+    Ok(())
+}

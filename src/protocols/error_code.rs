@@ -31,6 +31,14 @@ pub enum GatewayErrorCode {
     /// Exists because a replay (a CCA already fulfilled) is neither malformed nor forbidden in
     /// itself: retrying the same request can never succeed, unlike `Unavailable`.
     Conflict,
+    /// Exists because a client too slow to send its request (a body trickled past the deadline)
+    /// is neither malformed nor our failure: HTTP has `408` for it, and the same bytes sent
+    /// faster can succeed, which `Malformed` (400) would deny and `Unavailable` (503) would blame
+    /// on the server.
+    TimedOut,
+    /// Exists because a caller over its own rate limit must be told so (`429` + `Retry-After`)
+    /// apart from a server that is overloaded for everyone (`Unavailable`).
+    RateLimited,
     /// A dependency or a mailbox cannot take the work now (backend outage, full mailbox); the
     /// caller should retry later.
     Unavailable,
@@ -43,6 +51,8 @@ pub enum GatewayErrorCode {
 pub mod grpc {
     /// `INVALID_ARGUMENT`.
     pub const INVALID_ARGUMENT: i32 = 3;
+    /// `DEADLINE_EXCEEDED`.
+    pub const DEADLINE_EXCEEDED: i32 = 4;
     /// `ALREADY_EXISTS`.
     pub const ALREADY_EXISTS: i32 = 6;
     /// `PERMISSION_DENIED`.
@@ -59,13 +69,15 @@ pub mod grpc {
 
 impl GatewayErrorCode {
     /// Every code, for exhaustive tests and documentation tables.
-    pub const ALL: [GatewayErrorCode; 8] = [
+    pub const ALL: [GatewayErrorCode; 10] = [
         GatewayErrorCode::Malformed,
         GatewayErrorCode::Unauthorized,
         GatewayErrorCode::Forbidden,
         GatewayErrorCode::TooLarge,
         GatewayErrorCode::UnsupportedMediaType,
         GatewayErrorCode::Conflict,
+        GatewayErrorCode::TimedOut,
+        GatewayErrorCode::RateLimited,
         GatewayErrorCode::Unavailable,
         GatewayErrorCode::Internal,
     ];
@@ -79,6 +91,8 @@ impl GatewayErrorCode {
             GatewayErrorCode::TooLarge => "too_large",
             GatewayErrorCode::UnsupportedMediaType => "unsupported_media_type",
             GatewayErrorCode::Conflict => "conflict",
+            GatewayErrorCode::TimedOut => "timed_out",
+            GatewayErrorCode::RateLimited => "rate_limited",
             GatewayErrorCode::Unavailable => "unavailable",
             GatewayErrorCode::Internal => "internal",
         }
@@ -93,6 +107,8 @@ impl GatewayErrorCode {
             GatewayErrorCode::TooLarge => 413,
             GatewayErrorCode::UnsupportedMediaType => 415,
             GatewayErrorCode::Conflict => 409,
+            GatewayErrorCode::TimedOut => 408,
+            GatewayErrorCode::RateLimited => 429,
             GatewayErrorCode::Unavailable => 503,
             GatewayErrorCode::Internal => 500,
         }
@@ -109,6 +125,9 @@ impl GatewayErrorCode {
             // gRPC has no media types; a wrong payload type is a bad argument.
             GatewayErrorCode::UnsupportedMediaType => grpc::INVALID_ARGUMENT,
             GatewayErrorCode::Conflict => grpc::ALREADY_EXISTS,
+            GatewayErrorCode::TimedOut => grpc::DEADLINE_EXCEEDED,
+            // gRPC's own answer to a caller over its quota.
+            GatewayErrorCode::RateLimited => grpc::RESOURCE_EXHAUSTED,
             GatewayErrorCode::Unavailable => grpc::UNAVAILABLE,
             GatewayErrorCode::Internal => grpc::INTERNAL,
         }
@@ -125,9 +144,12 @@ impl GatewayErrorCode {
             // 1003 "cannot accept this data": what Awala servers send for bad handshakes/ACKs.
             GatewayErrorCode::Malformed | GatewayErrorCode::UnsupportedMediaType => 1003,
             // 1008 "policy violation": authenticated refusal of any kind.
+            // A peer too slow or too frequent broke our policy, like the handshake timeout does.
             GatewayErrorCode::Unauthorized
             | GatewayErrorCode::Forbidden
-            | GatewayErrorCode::Conflict => 1008,
+            | GatewayErrorCode::Conflict
+            | GatewayErrorCode::TimedOut
+            | GatewayErrorCode::RateLimited => 1008,
             GatewayErrorCode::TooLarge => 1009,
             // RS-016's "closing early, retry later"; PoWeb picks 1000 instead in keep-alive mode
             // because the JS client treats 4000 as fatal (see `poweb::collection`).
@@ -140,7 +162,10 @@ impl GatewayErrorCode {
     pub fn is_retriable(self) -> bool {
         matches!(
             self,
-            GatewayErrorCode::Unavailable | GatewayErrorCode::Internal
+            GatewayErrorCode::TimedOut
+                | GatewayErrorCode::RateLimited
+                | GatewayErrorCode::Unavailable
+                | GatewayErrorCode::Internal
         )
     }
 }
@@ -163,7 +188,7 @@ mod tests {
     use super::*;
 
     /// The whole table, pinned: (code, name, HTTP, gRPC, WebSocket close, retriable).
-    const TABLE: [(GatewayErrorCode, &str, u16, i32, u16, bool); 8] = [
+    const TABLE: [(GatewayErrorCode, &str, u16, i32, u16, bool); 10] = [
         (Malformed, "malformed", 400, 3, 1003, false),
         (Unauthorized, "unauthorized", 401, 16, 1008, false),
         (Forbidden, "forbidden", 403, 7, 1008, false),
@@ -177,6 +202,8 @@ mod tests {
             false,
         ),
         (Conflict, "conflict", 409, 6, 1008, false),
+        (TimedOut, "timed_out", 408, 4, 1008, true),
+        (RateLimited, "rate_limited", 429, 8, 1008, true),
         (Unavailable, "unavailable", 503, 14, 4000, true),
         (Internal, "internal", 500, 13, 1011, true),
     ];
@@ -203,6 +230,8 @@ mod tests {
         assert_eq!(Unavailable.tonic_code(), tonic::Code::Unavailable);
         assert_eq!(Internal.tonic_code(), tonic::Code::Internal);
         assert_eq!(Malformed.tonic_code(), tonic::Code::InvalidArgument);
+        assert_eq!(TimedOut.tonic_code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(RateLimited.tonic_code(), tonic::Code::ResourceExhausted);
     }
 
     #[test]

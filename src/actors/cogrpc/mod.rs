@@ -9,6 +9,7 @@
 //! - [`cargo_builder`]: cargo for one private gateway, built and streamed page by page.
 //! - [`cargo_batcher`]: batching items as they are read.
 //! - [`collect_error`]: failures of `CollectCargo` and their gRPC statuses.
+//! - [`connection_limits`]: the connection cap, idle timeout and call admission.
 //! - [`session_key_housekeeping`]: deleting session keys no peer can use any more.
 //! - [`unwrap`]: what one cargo does once decrypted: parcels routed, PCAs honoured.
 //! - [`worker`]: the supervised actors that lease cargo from the mailbox and unwrap it.
@@ -20,6 +21,7 @@ pub mod collect;
 pub mod collect_error;
 #[cfg(test)]
 mod collect_test_support;
+pub mod connection_limits;
 pub mod deliver;
 pub mod server;
 pub mod session_key_housekeeping;

@@ -3,6 +3,13 @@
 //! `relaynet.cogrpc.CargoRelay` SERVING, with REF's limits (original notes §1.4).
 //!
 //! Plain HTTP/2 (h2c): TLS ends in front of the gateway, as with REF.
+//!
+//! Limits: REF's per-connection ones (streams, message and metadata sizes, connection age), plus
+//! a cap on connections, an idle timeout and a load shield on calls
+//! ([`super::connection_limits`]), and HTTP/2 keepalive pings so that a courier that vanished
+//! mid-call gives its place back. Each admitted call holds at most one cargo in memory (see
+//! [`super::deliver`] and [`super::collect`]), so calls × 9 MiB bounds what couriers can make
+//! us hold.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,27 +22,53 @@ use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::collect::{collect_cargo, CollectStream};
+use super::connection_limits::{hold, limit_incoming, CallGuard, CogrpcConnectInfo};
 use super::deliver::{deliver_cargo, DeliverStream};
 use crate::actors::gateway::GatewayContext;
+use crate::actors::load_shield::LoadShield;
 use crate::protocols::cogrpc::{
     awala_server, relaynet_server, CargoDelivery, CargoDeliveryAck, CargoRelay, CogrpcEndpoint,
-    HEALTH_SERVICE_NAME, MAX_CONCURRENT_STREAMS, MAX_CONNECTION_AGE, MAX_CONNECTION_AGE_GRACE,
-    MAX_METADATA_SIZE,
+    HEALTH_SERVICE_NAME, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_CONCURRENT_STREAMS,
+    MAX_CONNECTION_AGE, MAX_CONNECTION_AGE_GRACE, MAX_METADATA_SIZE,
 };
+use crate::protocols::error_code::GatewayErrorCode;
 use crate::telemetry::{Binding, RequestOutcome};
 
 /// How long calls in flight may finish after shutdown is signalled. Bounded, because a client
 /// that never answers the GOAWAY would otherwise hold the process forever.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// `endpoint` label of calls the load shield refused.
+const SHED: &str = "shed";
+
 /// The `CargoRelay` handler shared by both package names.
 pub struct CargoRelayService {
     context: Arc<GatewayContext>,
+    shield: LoadShield,
 }
 
 impl CargoRelayService {
     pub fn new(context: Arc<GatewayContext>) -> Self {
-        CargoRelayService { context }
+        let shield = LoadShield::new(context.limits.max_cogrpc_calls as usize);
+        CargoRelayService { context, shield }
+    }
+
+    /// A place for one call, or `UNAVAILABLE` (counted) when the shield is full.
+    fn admit<T>(&self, request: &Request<T>) -> Result<CallGuard, Status> {
+        let Some(permit) = self.shield.try_enter() else {
+            self.context.metrics.record_request(
+                Binding::Cogrpc,
+                SHED,
+                RequestOutcome::Unavailable,
+                Duration::ZERO,
+            );
+            return Err(Status::new(
+                GatewayErrorCode::Unavailable.tonic_code(),
+                "server is overloaded; retry later",
+            ));
+        };
+        let info_opt = request.extensions().get::<CogrpcConnectInfo>();
+        Ok(CallGuard::new(permit, info_opt))
     }
 }
 
@@ -48,16 +81,21 @@ impl CargoRelay for CargoRelayService {
         &self,
         request: Request<Streaming<CargoDelivery>>,
     ) -> Result<Response<Self::DeliverCargoStream>, Status> {
+        let guard = self.admit(&request)?;
         let context = Arc::clone(&self.context);
-        Ok(Response::new(deliver_cargo(context, request.into_inner())))
+        let acks = deliver_cargo(context, request.into_inner());
+        Ok(Response::new(hold(acks, guard)))
     }
 
     async fn collect_cargo(
         &self,
         request: Request<Streaming<CargoDeliveryAck>>,
     ) -> Result<Response<Self::CollectCargoStream>, Status> {
+        let guard = self.admit(&request)?;
         let context = Arc::clone(&self.context);
-        let result = collect_cargo(context, request.metadata()).await;
+        let result = collect_cargo(context, request.metadata())
+            .await
+            .map(|cargo| hold(cargo, guard));
         if let Err(status) = &result {
             // Successful calls are counted where their stream ends.
             let outcome = match status.code() {
@@ -109,6 +147,13 @@ impl CogrpcServer {
         health
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
+        let limits = &self.context.limits;
+        let incoming = limit_incoming(
+            self.incoming,
+            limits.max_cogrpc_connections as usize,
+            limits.cogrpc_idle_timeout(),
+            self.context.metrics.clone(),
+        );
         let handler = Arc::new(CargoRelayService::new(self.context));
         let signalled = Notify::new();
         let graceful = async {
@@ -120,10 +165,12 @@ impl CogrpcServer {
             .max_connection_age(MAX_CONNECTION_AGE)
             .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
             .http2_max_header_list_size(MAX_METADATA_SIZE as u32)
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
             .add_service(health_service)
             .add_service(relaynet_server(Arc::clone(&handler)))
             .add_service(awala_server(handler))
-            .serve_with_incoming_shutdown(self.incoming, graceful);
+            .serve_with_incoming_shutdown(incoming, graceful);
         let deadline = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::actors::load_shield::LoadShield;
 use crate::actors::parcel_router::ParcelRouter;
+use crate::actors::poweb::server::HttpEdgeLimits;
 use crate::telemetry::Metrics;
 
 pub mod deliver;
@@ -23,4 +24,6 @@ pub struct PohttpState {
     pub router: Arc<ParcelRouter>,
     pub metrics: Metrics,
     pub shield: LoadShield,
+    /// Header, body and disconnect timeouts of this binding's connections.
+    pub edge: HttpEdgeLimits,
 }

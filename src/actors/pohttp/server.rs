@@ -23,7 +23,8 @@ pub type PohttpServer = BoundServer;
 
 /// Binds the PoHTTP server on `listen`; it handles SIGINT/SIGTERM like PoWeb's.
 pub fn bind(state: PohttpState, listen: SocketAddr) -> std::io::Result<PohttpServer> {
-    bind_routed(state, listen, dispatch)
+    let edge = state.edge;
+    bind_routed(state, listen, edge, dispatch)
 }
 
 async fn dispatch(

@@ -1,4 +1,7 @@
-//! Reading request bodies within a limit, and the replies every handler shares.
+//! Reading request bodies within a size limit and a deadline, and the replies every handler
+//! shares.
+
+use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -17,6 +20,8 @@ pub enum BodyError {
     TooLarge { limit: usize },
     #[error("payload could not be read: {0}")]
     Incomplete(String),
+    #[error("payload was not received within {} seconds", .deadline.as_secs())]
+    TimedOut { deadline: Duration },
 }
 
 impl HasErrorCode for BodyError {
@@ -24,14 +29,39 @@ impl HasErrorCode for BodyError {
         match self {
             BodyError::TooLarge { .. } => GatewayErrorCode::TooLarge,
             BodyError::Incomplete(_) => GatewayErrorCode::Malformed,
+            BodyError::TimedOut { .. } => GatewayErrorCode::TimedOut,
         }
     }
 }
 
+/// How long a handler waits for a whole request body; the HTTP server registers it as app data
+/// (`limits.http_body_timeout_seconds`), so no handler can forget it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimeout(pub Duration);
+
+/// Used when no server registered a [`BodyTimeout`] (handlers driven directly, in tests).
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Reads the whole body, refusing it as soon as it is known to exceed `limit`: from
 /// `Content-Length` before reading anything, else when the chunks received pass the limit. So
 /// memory per request is bounded by `limit` whatever the client sends (house style, practice 2).
+///
+/// The whole read has one deadline ([`BodyTimeout`]): actix-web only times out request heads, so
+/// without it a client trickling a byte at a time would hold its load-shield permit forever.
 pub async fn read_capped(
+    request: &HttpRequest,
+    payload: Payload,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let deadline = request
+        .app_data::<BodyTimeout>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |timeout| timeout.0);
+    tokio::time::timeout(deadline, read_within(request, payload, limit))
+        .await
+        .unwrap_or(Err(BodyError::TimedOut { deadline }))
+}
+
+async fn read_within(
     request: &HttpRequest,
     mut payload: Payload,
     limit: usize,

@@ -7,6 +7,8 @@
 //! - one file per endpoint handler: [`health`], [`connection_params`], [`pre_registration`],
 //!   [`registration`], [`parcel_delivery`]. Handlers are thin: extract, validate with the pure
 //!   codecs, call the identity or the router, map the reply with the binding's status mappings.
+//! - [`registration_limits`]: the per-address rate limit and signing pool both registration
+//!   endpoints go through.
 //! - [`collection`]: the parcel-collection WebSocket, one actor per socket.
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use crate::actors::identity::GatewayIdentity;
 use crate::actors::load_shield::LoadShield;
 use crate::actors::parcel_router::ParcelRouter;
 use crate::telemetry::Metrics;
+use registration_limits::RegistrationLimits;
 
 pub mod body;
 pub mod collection;
@@ -24,6 +27,7 @@ pub mod health;
 pub mod parcel_delivery;
 pub mod pre_registration;
 pub mod registration;
+pub mod registration_limits;
 pub mod server;
 
 pub use server::{bind, PowebServer};
@@ -40,6 +44,8 @@ pub struct PowebState {
     pub shield: LoadShield,
     /// Live parcel-collection sessions per private gateway.
     pub collections: Arc<collection::CollectionRegistry>,
+    /// Rate limits and the signing pool of pre-registration and registration.
+    pub registrations: Arc<RegistrationLimits>,
 }
 
 impl PowebState {
@@ -50,6 +56,7 @@ impl PowebState {
             internet_address: gateway.internet_address.clone(),
             metrics: gateway.metrics.clone(),
             shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
+            registrations: Arc::new(RegistrationLimits::new(&gateway.limits)),
             collections: collection::CollectionRegistry::new(
                 gateway.limits.max_sockets_per_private_gateway as usize,
                 gateway.limits.max_websocket_connections as usize,

@@ -5,28 +5,48 @@
 //! then is anything issued or stored: a private gateway certificate from our latest certificate
 //! and a session key bound to the new private gateway, which the PNR carries (Android requires
 //! it). There is no registry of private gateways: holding a certificate we issued is enough.
+//!
+//! Rate limited per source address; the RSA work runs on the bounded signing pool
+//! ([`super::registration_limits`]).
 
 use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use super::body::{error, has_content_type, ok, read_capped, server_failure};
+use super::registration_limits::pool_failure;
 use super::PowebState;
-use crate::actors::identity::IdentityError;
+use crate::actors::identity::{GatewayIdentity, IdentityError};
 use crate::protocols::awala::error::ProtocolErrorKind;
-use crate::protocols::awala::keys::IdentityPublicKey;
 use crate::protocols::awala::messages::{
     MessageError, PrivateNodeRegistration, PrivateNodeRegistrationAuthorization,
     PrivateNodeRegistrationRequest,
 };
+use crate::protocols::awala::pki::Certificate;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 use crate::protocols::poweb::{
-    media, registration_failure_status, RegistrationStep, REGISTRATION_MAX_BODY,
+    media, registration_failure_status, PowebEndpoint, RegistrationStep, REGISTRATION_MAX_BODY,
 };
 
 const STAGE: &str = "poweb_register_node";
 
+/// Why the checks or the issuance on the signing pool did not give a certificate.
+enum Refusal {
+    /// The client's fault, at `step`.
+    Client {
+        step: RegistrationStep,
+        code: GatewayErrorCode,
+        message: &'static str,
+    },
+    /// Ours.
+    Identity(IdentityError),
+}
+
 pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState) -> HttpResponse {
+    let limits = &state.registrations;
+    if let Some(limited) = limits.refusal(request, &state.metrics, PowebEndpoint::RegisterNode) {
+        return limited;
+    }
     let refuse = |step, code: GatewayErrorCode, message: &str| {
         error(registration_failure_status(step, code), message)
     };
@@ -48,53 +68,76 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState)
         }
     };
     let now = Utc::now();
-    let pnrr = match PrivateNodeRegistrationRequest::deserialize_and_verify(&body) {
-        Ok(pnrr) => pnrr,
-        Err(failure) => {
-            tracing::info!(error = %failure, "refused registration request");
-            return refuse(
-                RegistrationStep::Request,
-                message_error_code(&failure),
-                "payload is not a valid private node registration request",
-            );
+    // Two RSA verifications and one signature: on the signing pool, never on an I/O worker.
+    let identity = state.identity.clone();
+    let checked = limits
+        .pool()
+        .run(move || check_and_issue(&identity, &body, now))
+        .await;
+    let certificate = match checked {
+        Ok(Ok(issued)) => issued,
+        Ok(Err(Refusal::Client {
+            step,
+            code,
+            message,
+        })) => return refuse(step, code, message),
+        Ok(Err(Refusal::Identity(failure))) => {
+            return server_failure(&state.metrics, STAGE, &failure)
         }
+        Err(failure) => return pool_failure(&state.metrics, STAGE, &failure),
     };
-    let pnra = match PrivateNodeRegistrationAuthorization::deserialize_and_verify(
-        &pnrr.pnra_serialized,
-        &state.identity.public_key(),
-        now,
-    ) {
-        Ok(pnra) => pnra,
-        Err(failure) => {
-            tracing::info!(error = %failure, "refused registration authorization");
-            return refuse(
-                RegistrationStep::Authorization,
-                message_error_code(&failure),
-                "request contains an invalid authorization",
-            );
-        }
-    };
-    if pnra.gateway_data != pnrr.private_node_public_key.digest() {
-        return refuse(
-            RegistrationStep::KeyDigest,
-            GatewayErrorCode::Forbidden,
-            "authorization was granted to a different private gateway",
-        );
-    }
-    match register(state, &pnrr.private_node_public_key, now).await {
+    match register(state, certificate, now).await {
         Ok(pnr) => ok(media::REGISTRATION, pnr),
         Err(failure) => server_failure(&state.metrics, STAGE, &failure),
     }
 }
 
-/// Issues the certificate and the bound session key, and serialises the PNR.
+/// The checks in REF's order, then the certificate for the key being registered.
+fn check_and_issue(
+    identity: &GatewayIdentity,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Certificate, Refusal> {
+    let pnrr = PrivateNodeRegistrationRequest::deserialize_and_verify(body).map_err(|failure| {
+        tracing::info!(error = %failure, "refused registration request");
+        Refusal::Client {
+            step: RegistrationStep::Request,
+            code: message_error_code(&failure),
+            message: "payload is not a valid private node registration request",
+        }
+    })?;
+    let pnra = PrivateNodeRegistrationAuthorization::deserialize_and_verify(
+        &pnrr.pnra_serialized,
+        &identity.public_key(),
+        now,
+    )
+    .map_err(|failure| {
+        tracing::info!(error = %failure, "refused registration authorization");
+        Refusal::Client {
+            step: RegistrationStep::Authorization,
+            code: message_error_code(&failure),
+            message: "request contains an invalid authorization",
+        }
+    })?;
+    if pnra.gateway_data != pnrr.private_node_public_key.digest() {
+        return Err(Refusal::Client {
+            step: RegistrationStep::KeyDigest,
+            code: GatewayErrorCode::Forbidden,
+            message: "authorization was granted to a different private gateway",
+        });
+    }
+    identity
+        .issue_private_gateway_certificate(&pnrr.private_node_public_key, now)
+        .map_err(Refusal::Identity)
+}
+
+/// Stores the bound session key, and serialises the PNR.
 async fn register(
     state: &PowebState,
-    private_gateway_key: &IdentityPublicKey,
+    certificate: Certificate,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, IdentityError> {
     let identity = &state.identity;
-    let certificate = identity.issue_private_gateway_certificate(private_gateway_key, now)?;
     let session_key = identity
         .create_bound_session_key(certificate.subject_id(), now)
         .await?;

@@ -1,9 +1,16 @@
 //! The actix-web server: one default service routes every request with the codec's
 //! [`PowebEndpoint::parse`], so 404, 405 + `Allow` and `OPTIONS` 204 come from the one routing
 //! table, and every request is counted under its endpoint's bounded name.
+//!
+//! Slow clients are bounded at three points ([`HttpEdgeLimits`]): actix-web answers 408 and
+//! closes when a connection's first request head is not complete in time; the capped body
+//! reader answers 408 when a body is not complete in time; and an idle keep-alive connection is
+//! closed after [`KEEP_ALIVE`]. The load-shield permit is taken in `dispatch`, which actix-web
+//! calls only once the head is parsed, so a slow head never holds one, and a slow body holds one
+//! for at most the body timeout.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderValue};
@@ -11,11 +18,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Payload};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 
-use super::body::error;
+use super::body::{error, BodyTimeout};
 use super::{
     collection, connection_params, health, parcel_delivery, pre_registration, registration,
     PowebState,
 };
+use crate::config::LimitsConfig;
 use crate::protocols::poweb::{PowebEndpoint, RoutingError};
 use crate::telemetry::{Binding, RequestOutcome};
 
@@ -29,6 +37,31 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// Server workers (threads). Handlers are short; two keep one busy RSA signature from
 /// stalling health checks without multiplying memory on large machines.
 const WORKERS: usize = 2;
+/// How long an idle keep-alive connection stays open (actix-web's default, stated): long enough
+/// for a client's next request, short enough that idle connections do not pile up.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// The time limits of one HTTP binding's connections and requests (from `limits.http_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpEdgeLimits {
+    /// For the first request head of a connection (actix-web's `client_request_timeout`). Later
+    /// heads on a keep-alive connection are not timed by actix-web; they hold no permit.
+    pub header_timeout: Duration,
+    /// For a whole request body, enforced by the capped body reader.
+    pub body_timeout: Duration,
+    /// For the client to close once we close (actix-web's `client_disconnect_timeout`).
+    pub disconnect_timeout: Duration,
+}
+
+impl HttpEdgeLimits {
+    pub fn from_limits(limits: &LimitsConfig) -> Self {
+        HttpEdgeLimits {
+            header_timeout: limits.http_header_timeout(),
+            body_timeout: limits.http_body_timeout(),
+            disconnect_timeout: limits.http_disconnect_timeout(),
+        }
+    }
+}
 
 /// A bound HTTP server (PoWeb or PoHTTP), not yet awaited.
 pub struct BoundServer {
@@ -43,7 +76,8 @@ pub type PowebServer = BoundServer;
 /// Binds the PoWeb server on `listen`. The returned server handles SIGINT and SIGTERM itself:
 /// it stops accepting, lets requests finish for up to ten seconds, then resolves.
 pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServer> {
-    bind_routed(state, listen, dispatch)
+    let edge = HttpEdgeLimits::from_limits(&state.gateway.limits);
+    bind_routed(state, listen, edge, dispatch)
 }
 
 /// Binds an HTTP binding whose one default service, `dispatch`, routes every request itself
@@ -51,6 +85,7 @@ pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServe
 pub(crate) fn bind_routed<S, F, Fut>(
     state: S,
     listen: SocketAddr,
+    edge: HttpEdgeLimits,
     dispatch: F,
 ) -> std::io::Result<BoundServer>
 where
@@ -60,11 +95,21 @@ where
 {
     let data = Data::new(state);
     let server = HttpServer::new(move || {
+        let dispatch = dispatch.clone();
         App::new()
             .app_data(data.clone())
-            .default_service(web::to(dispatch.clone()))
+            .app_data(BodyTimeout(edge.body_timeout))
+            .default_service(web::to(
+                move |request: HttpRequest, payload: Payload, state: Data<S>| {
+                    let answering = dispatch(request, payload, state);
+                    async move { close_if_timed_out(answering.await) }
+                },
+            ))
     })
     .workers(WORKERS)
+    .client_request_timeout(edge.header_timeout)
+    .client_disconnect_timeout(edge.disconnect_timeout)
+    .keep_alive(KEEP_ALIVE)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .bind(listen)?;
     let addresses = server.addrs();
@@ -109,6 +154,17 @@ async fn handle(
         PowebEndpoint::DeliverParcel => parcel_delivery::handle(request, payload, state).await,
         PowebEndpoint::CollectParcels => collection::handle(request, payload, state),
     }
+}
+
+/// A 408 ends its connection: the rest of the body was never read, so the stream cannot carry
+/// another request, and the slow client loses its connection as well as its request.
+fn close_if_timed_out(mut response: HttpResponse) -> HttpResponse {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        response
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    response
 }
 
 /// The answer to a request routing refused (404, 405 + `Allow`, OPTIONS 204); PoHTTP shares it.

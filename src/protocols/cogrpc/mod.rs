@@ -50,8 +50,14 @@ pub const MAX_ENCODING_MESSAGE_SIZE: usize = MAX_DECODING_MESSAGE_SIZE;
 pub const MAX_METADATA_SIZE: usize = 6_000;
 /// Concurrent streams per connection, as REF.
 pub const MAX_CONCURRENT_STREAMS: u32 = 3;
-/// Idle connections are closed after this long, as REF.
+/// Idle connections are closed after this long, as REF: the default of
+/// `limits.cogrpc_idle_timeout_seconds`.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a connection is pinged (HTTP/2 PING) to learn whether the courier is still there;
+/// REF relies on TCP alone, which can take hours to notice a vanished peer holding a call open.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Connections are recycled after this long, as REF...
 pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15 * 60);
 /// ...with this grace period for calls in flight.
@@ -150,6 +156,10 @@ mod tests {
         assert_eq!(MAX_DECODING_MESSAGE_SIZE, 9_437_184 + 256);
         assert_eq!(MAX_METADATA_SIZE, 6_000);
         assert_eq!(HEALTH_SERVICE_NAME, "relaynet.cogrpc.CargoRelay");
+        assert_eq!(
+            crate::config::LimitsConfig::default().cogrpc_idle_timeout(),
+            IDLE_TIMEOUT
+        );
     }
 
     #[test]
