@@ -108,25 +108,42 @@ impl PrivateGateway {
     }
 }
 
+/// Most retries of a registration request the gateway asked us to repeat later.
+const MAX_RETRIES: u32 = 120;
+
+/// Posts `body`, waiting out 429 and 503 answers as their `Retry-After` asks: registrations from
+/// one address are rate limited, and the generator registers many gateways from one.
 async fn post(
     client: &reqwest::Client,
     url: &str,
     content_type: &str,
     body: Vec<u8>,
 ) -> anyhow::Result<Vec<u8>> {
-    let response = client
-        .post(url)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await?;
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status.as_u16() != 200 {
-        bail!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        );
+    let mut retries = 0;
+    loop {
+        let response = client
+            .post(url)
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await?;
+        let status = response.status();
+        let retry_after_opt = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let answer = response.bytes().await?;
+        match (status.as_u16(), retry_after_opt) {
+            (200, _) => return Ok(answer.to_vec()),
+            (429 | 503, Some(seconds)) if retries < MAX_RETRIES => {
+                retries += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(seconds.clamp(1, 60))).await;
+            }
+            _ => bail!(
+                "{url} answered {status}: {}",
+                String::from_utf8_lossy(&answer)
+            ),
+        }
     }
-    Ok(body.to_vec())
 }
