@@ -26,6 +26,7 @@ use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOption
 use awala_gateway::protocols::awala::keys::{IdentityPublicKey, SessionKeyId, SessionPrivateKey};
 use awala_gateway::protocols::awala::pki::Certificate;
 use awala_gateway::protocols::poweb::PowebCloseReason;
+use awala_gateway::supervision::faults::{Faults, TEST_FAULTS_ENV};
 use awala_gateway::supervision::{DrainOutcome, Shutdown};
 
 /// How long workers may take to finish in-flight work after the stop signal.
@@ -161,13 +162,16 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .context("loading the gateway identity")?;
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
     let metrics = awala_gateway::telemetry::Metrics::new()?;
-    let context = Arc::new(GatewayContext::new(
-        backends,
-        Arc::new(identity),
-        config.internet_address.clone(),
-        config.limits.clone(),
-        metrics.clone(),
-    ));
+    let context = Arc::new(
+        GatewayContext::new(
+            backends,
+            Arc::new(identity),
+            config.internet_address.clone(),
+            config.limits.clone(),
+            metrics.clone(),
+        )
+        .with_faults(Arc::new(test_faults()?)),
+    );
     let router = Arc::new(ParcelRouter::new(context.clone()));
 
     // Every server stops itself on SIGINT/SIGTERM, draining in-flight requests first.
@@ -264,6 +268,16 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     cogrpc_result?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Fault points armed through the hidden `AWALA_TEST_FAULTS` (black-box tests of supervision).
+fn test_faults() -> anyhow::Result<Faults> {
+    let spec = std::env::var(TEST_FAULTS_ENV).unwrap_or_default();
+    let faults = Faults::from_spec(&spec).with_context(|| format!("reading {TEST_FAULTS_ENV}"))?;
+    if !spec.trim().is_empty() {
+        tracing::warn!(spec = %spec, "fault injection is armed; this process will panic on purpose");
+    }
+    Ok(faults)
 }
 
 /// Resolves on SIGINT or SIGTERM (the signals actix-web stops on).

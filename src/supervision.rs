@@ -13,6 +13,7 @@
 //! - [`Shutdown`]: broadcast a signal, drain until a deadline, then give up.
 //! - [`send_bounded`] and [`try_send_bounded`]: the only ways to message an actor, both honouring
 //!   mailbox capacity (`Addr::do_send` is banned in `clippy.toml`).
+//! - [`faults`]: named fault points that tests arm to make workers panic mid-work.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -27,6 +28,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::telemetry::Metrics;
+
+pub mod faults;
 
 // === RestartPolicy ===
 

@@ -19,6 +19,7 @@ use crate::protocols::awala::pki::{build_certification_path, Certificate, PkiErr
 use crate::protocols::awala::pki::{CertificateCache, SignatureCache};
 use crate::protocols::awala::ramf::ValidationContext;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
+use crate::supervision::faults::Faults;
 use crate::telemetry::Metrics;
 
 /// The shared context of one gateway process. Cheap to clone behind an `Arc`.
@@ -32,6 +33,8 @@ pub struct GatewayContext {
     pub signature_cache: Arc<SignatureCache>,
     /// Parsed sender chains, which every parcel of a sender repeats.
     pub certificate_cache: Arc<CertificateCache>,
+    /// Fault points armed by tests; nothing is armed in production.
+    pub faults: Arc<Faults>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -67,7 +70,14 @@ impl GatewayContext {
             metrics,
             signature_cache: Arc::new(SignatureCache::new()),
             certificate_cache: Arc::new(CertificateCache::new()),
+            faults: Arc::new(Faults::new()),
         }
+    }
+
+    /// Uses `faults` (armed from `AWALA_TEST_FAULTS`, or by a test) instead of none.
+    pub fn with_faults(mut self, faults: Arc<Faults>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// The validation policy at `now`: configured future tolerance, shared signature cache.
