@@ -30,6 +30,15 @@ use tokio::time::Instant;
 use crate::telemetry::Metrics;
 
 pub mod faults;
+mod mailbox;
+mod shutdown;
+pub mod status;
+
+pub use mailbox::{
+    send_bounded, send_bounded_recorded, start_with_capacity, try_send_bounded, MailboxError,
+};
+pub use shutdown::{DrainOutcome, Shutdown, ShutdownListener};
+use status::WorkerStatus;
 
 // === RestartPolicy ===
 
@@ -102,6 +111,20 @@ impl RestartPolicy {
     /// Forgets past restarts (for example after an operator intervened).
     pub fn reset(&mut self) {
         self.recent.clear();
+    }
+}
+
+impl RestartPolicy {
+    /// For the root of a subtree, whose children already back off on their own: 10 s doubling
+    /// up to 5 minutes; past 3 subtree restarts within an hour the subtree is reported failing
+    /// (and still restarted every 5 minutes).
+    pub fn for_root() -> Self {
+        Self::new(
+            Duration::from_secs(10),
+            Duration::from_secs(300),
+            3,
+            Duration::from_secs(3600),
+        )
     }
 }
 
@@ -318,19 +341,40 @@ pub const DEFAULT_CHILD_MAILBOX_CAPACITY: usize = 64;
 type Factory<A> = Box<dyn Fn(ChildLink) -> A>;
 type EscalationHandler = Box<dyn FnMut(Escalation)>;
 
+/// What a supervisor does once its policy says "escalate".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenExhausted {
+    /// Stop, and let the parent decide (through the hook and the supervisor's own link).
+    Escalate,
+    /// The root of a subtree has no parent to hand over to: tell the hook, mark the subtree
+    /// as failing, and restart after the policy's capped backoff, for ever.
+    RetryAtCap,
+}
+
 /// Supervises one child actor `A`, built by a factory that receives the child's [`ChildLink`].
+///
+/// A supervisor can itself be the child of another ([`Supervisor::linked`]): the factory of
+/// the parent builds the whole subtree afresh, so a parent's restart replaces every actor
+/// below it. The top of such a tree is a [`Supervisor::root`], which never gives up.
 pub struct Supervisor<A: Actor<Context = Context<A>>> {
     name: &'static str,
     factory: Factory<A>,
     policy: RestartPolicy,
     on_escalate: EscalationHandler,
+    when_exhausted: WhenExhausted,
     stats: Arc<SupervisorStats>,
     metrics: Option<Metrics>,
+    status: Option<Arc<WorkerStatus>>,
+    /// Counts the child among the subtree's running workers (leaf supervisors only).
+    counts_running: bool,
+    /// The link to this supervisor's own parent, when it has one.
+    link: Option<ChildLink>,
     child: Option<Addr<A>>,
     mailbox_capacity: usize,
     generation: u64,
     notify: mpsc::UnboundedSender<ChildStopped>,
     notices: Option<Notices>,
+    done: watch::Sender<bool>,
 }
 
 impl<A: Actor<Context = Context<A>>> Supervisor<A> {
@@ -348,19 +392,54 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
             factory: Box::new(factory),
             policy,
             on_escalate: Box::new(on_escalate),
+            when_exhausted: WhenExhausted::Escalate,
             stats: Arc::default(),
             metrics: None,
+            status: None,
+            counts_running: false,
+            link: None,
             child: None,
             mailbox_capacity: DEFAULT_CHILD_MAILBOX_CAPACITY,
             generation: 0,
             notify,
             notices: Some(Notices(receiver)),
+            done: watch::channel(false).0,
         }
     }
 
-    /// Also counts failures in `gateway_actor_restarts_total`.
+    /// The top of a subtree: when its policy is exhausted it calls `on_escalate` (to log or
+    /// alert), marks the subtree failing in its status, and keeps restarting at the policy's
+    /// `max_backoff`. No worker below it is ever left stopped for good.
+    pub fn root(
+        name: &'static str,
+        policy: RestartPolicy,
+        factory: impl Fn(ChildLink) -> A + 'static,
+        on_escalate: impl FnMut(Escalation) + 'static,
+    ) -> Self {
+        let mut root = Self::new(name, policy, factory, on_escalate);
+        root.when_exhausted = WhenExhausted::RetryAtCap;
+        root
+    }
+
+    /// Makes this supervisor the child of another: it reports its escalation (and its end)
+    /// through `link`, so the parent restarts it and everything below it.
+    pub fn linked(mut self, link: ChildLink) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// Also counts restarts in `gateway_actor_restarts_total` and escalations in
+    /// `gateway_actor_escalations_total`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Keeps `status` current: restarts and escalations here; with `counts_running`, whether
+    /// the child is running (set it on the supervisor of the actual workers, not on parents).
+    pub fn with_status(mut self, status: Arc<WorkerStatus>, counts_running: bool) -> Self {
+        self.status = Some(status);
+        self.counts_running = counts_running;
         self
     }
 
@@ -375,6 +454,15 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
         Arc::clone(&self.stats)
     }
 
+    /// Resolves once the supervisor has stopped (its child's job done, or it escalated).
+    pub fn stopped(&self) -> impl Future<Output = ()> + 'static {
+        let mut done = self.done.subscribe();
+        async move {
+            // An error means the supervisor is gone, which is what we wait for.
+            let _ = done.wait_for(|done| *done).await;
+        }
+    }
+
     fn start_child(&mut self) {
         self.generation += 1;
         let link = ChildLink {
@@ -386,6 +474,49 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
             (self.factory)(link),
             self.mailbox_capacity,
         ));
+        if self.counts_running {
+            if let Some(status) = &self.status {
+                status.child_started();
+            }
+        }
+    }
+
+    fn restart_after(&mut self, delay: Duration, cause: RestartCause, ctx: &mut Context<Self>) {
+        tracing::warn!(
+            actor = self.name,
+            cause = cause.as_str(),
+            ?delay,
+            "restarting actor"
+        );
+        if let Some(metrics) = &self.metrics {
+            metrics.record_actor_restart(self.name, cause.as_str());
+        }
+        if let Some(status) = &self.status {
+            status.restarted();
+        }
+        ctx.run_later(delay, |supervisor, _| {
+            supervisor.stats.restarts.fetch_add(1, Ordering::Relaxed);
+            supervisor.start_child();
+        });
+    }
+
+    fn escalate(&mut self, cause: RestartCause) {
+        tracing::error!(
+            actor = self.name,
+            cause = cause.as_str(),
+            "restart limit reached; escalating"
+        );
+        self.stats.escalations.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.record_actor_escalation(self.name);
+        }
+        if let Some(status) = &self.status {
+            status.escalated();
+        }
+        (self.on_escalate)(Escalation {
+            actor: self.name,
+            cause,
+        });
     }
 }
 
@@ -398,6 +529,10 @@ impl<A: Actor<Context = Context<A>>> Actor for Supervisor<A> {
         }
         self.start_child();
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.done.send_replace(true);
+    }
 }
 
 impl<A: Actor<Context = Context<A>>> StreamHandler<ChildStopped> for Supervisor<A> {
@@ -406,38 +541,35 @@ impl<A: Actor<Context = Context<A>>> StreamHandler<ChildStopped> for Supervisor<
             return; // A notice from a child already replaced.
         }
         self.child = None;
+        if self.counts_running {
+            if let Some(status) = &self.status {
+                status.child_stopped();
+            }
+        }
         let Some(cause) = stopped.cause else {
-            ctx.stop(); // The child's job is done, and so is ours.
+            // The child's job is done, and so is ours.
+            if let Some(link) = self.link.as_mut() {
+                link.completed();
+            }
+            ctx.stop();
             return;
         };
         self.stats.record_failure(cause);
-        if let Some(metrics) = &self.metrics {
-            metrics.record_actor_restart(self.name, cause.as_str());
-        }
-        match self.policy.next_delay(Instant::now()) {
-            RestartDecision::RestartAfter(delay) => {
-                tracing::warn!(
-                    actor = self.name,
-                    cause = cause.as_str(),
-                    ?delay,
-                    "restarting actor"
-                );
-                ctx.run_later(delay, |supervisor, _| {
-                    supervisor.stats.restarts.fetch_add(1, Ordering::Relaxed);
-                    supervisor.start_child();
-                });
+        match (self.policy.next_delay(Instant::now()), self.when_exhausted) {
+            (RestartDecision::RestartAfter(delay), _) => self.restart_after(delay, cause, ctx),
+            (RestartDecision::Escalate, WhenExhausted::RetryAtCap) => {
+                self.escalate(cause);
+                if let Some(status) = &self.status {
+                    status.mark_failing(Instant::now(), self.policy.window);
+                }
+                let delay = self.policy.max_backoff;
+                self.restart_after(delay, cause, ctx);
             }
-            RestartDecision::Escalate => {
-                tracing::error!(
-                    actor = self.name,
-                    cause = cause.as_str(),
-                    "restart limit reached; escalating"
-                );
-                self.stats.escalations.fetch_add(1, Ordering::Relaxed);
-                (self.on_escalate)(Escalation {
-                    actor: self.name,
-                    cause,
-                });
+            (RestartDecision::Escalate, WhenExhausted::Escalate) => {
+                self.escalate(cause);
+                if let Some(link) = self.link.as_mut() {
+                    link.fail(cause);
+                }
                 ctx.stop();
             }
         }
@@ -472,137 +604,6 @@ impl<A: Actor<Context = Context<A>>> Handler<CurrentChild<A>> for Supervisor<A> 
 
     fn handle(&mut self, _: CurrentChild<A>, _: &mut Self::Context) -> Self::Result {
         self.child.clone()
-    }
-}
-
-// === Bounded sends ===
-
-/// Starts `actor` with a mailbox of `capacity` messages, set before any sender can use it (a
-/// capacity set in `started()` applies only after messages may already have been queued).
-pub fn start_with_capacity<A>(actor: A, capacity: usize) -> Addr<A>
-where
-    A: Actor<Context = Context<A>>,
-{
-    let mut ctx = Context::new();
-    ctx.set_mailbox_capacity(capacity);
-    ctx.run(actor)
-}
-
-/// Why a message did not reach an actor (or got no answer in time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MailboxError {
-    /// The mailbox is at capacity (only from [`try_send_bounded`]).
-    #[error("mailbox full")]
-    Full,
-    /// The actor has stopped.
-    #[error("mailbox closed")]
-    Closed,
-    /// No answer within the timeout, either waiting for room or for the handler.
-    #[error("no answer before the timeout")]
-    Timeout,
-}
-
-/// Sends `msg` and waits at most `timeout` for room in the mailbox and for the answer: the
-/// `block` overload mode. A timeout becomes 503 / `RESOURCE_EXHAUSTED` at the edge.
-pub async fn send_bounded<A, M>(
-    addr: &Addr<A>,
-    msg: M,
-    timeout: Duration,
-) -> Result<M::Result, MailboxError>
-where
-    A: Actor + Handler<M>,
-    A::Context: actix::dev::ToEnvelope<A, M>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    match tokio::time::timeout(timeout, addr.send(msg)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(actix::MailboxError::Closed)) => Err(MailboxError::Closed),
-        Ok(Err(actix::MailboxError::Timeout)) | Err(_) => Err(MailboxError::Timeout),
-    }
-}
-
-/// Enqueues `msg` only if the mailbox has room, without waiting for an answer: the
-/// `reject_newest` overload mode.
-pub fn try_send_bounded<A, M>(addr: &Addr<A>, msg: M) -> Result<(), MailboxError>
-where
-    A: Actor + Handler<M>,
-    A::Context: actix::dev::ToEnvelope<A, M>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    addr.try_send(msg).map_err(|error| match error {
-        SendError::Full(_) => MailboxError::Full,
-        SendError::Closed(_) => MailboxError::Closed,
-    })
-}
-
-// === Shutdown ===
-
-/// Outcome of [`Shutdown::drain`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrainOutcome {
-    /// Every listener finished (dropped its [`ShutdownListener`]) before the deadline.
-    Drained,
-    /// The deadline passed with this many listeners still running; the caller stops them.
-    DeadlineExceeded { remaining: usize },
-}
-
-/// The trigger side of graceful shutdown (the mini-redis pattern: broadcast, then wait for every
-/// listener to be dropped).
-#[derive(Debug)]
-pub struct Shutdown {
-    signal: watch::Sender<bool>,
-}
-
-/// Held by every task or actor that must finish its work before the process exits.
-#[derive(Debug, Clone)]
-pub struct ShutdownListener {
-    signal: watch::Receiver<bool>,
-}
-
-impl Shutdown {
-    pub fn new() -> Self {
-        Self {
-            signal: watch::channel(false).0,
-        }
-    }
-
-    /// A listener to hand to one worker; drop it when that worker is done.
-    pub fn listener(&self) -> ShutdownListener {
-        ShutdownListener {
-            signal: self.signal.subscribe(),
-        }
-    }
-
-    /// Broadcasts the signal, then waits until every listener is dropped or `deadline` passes.
-    pub async fn drain(self, deadline: Duration) -> DrainOutcome {
-        self.signal.send_replace(true);
-        match tokio::time::timeout(deadline, self.signal.closed()).await {
-            Ok(()) => DrainOutcome::Drained,
-            Err(_) => DrainOutcome::DeadlineExceeded {
-                remaining: self.signal.receiver_count(),
-            },
-        }
-    }
-}
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ShutdownListener {
-    /// Whether shutdown has been signalled.
-    pub fn is_shutdown(&self) -> bool {
-        *self.signal.borrow()
-    }
-
-    /// Resolves once shutdown is signalled (at once if it already was).
-    pub async fn recv(&mut self) {
-        // An error means the trigger was dropped, which also means "stop".
-        let _ = self.signal.wait_for(|stop| *stop).await;
     }
 }
 
@@ -875,6 +876,99 @@ mod tests {
             snapshot(&f.store),
             [1],
             "the job is still there for an operator"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_root_restarts_an_escalated_subtree_with_backoff_and_never_gives_up() {
+        tokio::time::pause();
+        let store = Arc::new(Mutex::new(vec![5]));
+        let done = Arc::new(Mutex::new(Vec::new()));
+        // Each subtree lives through two panics (one restart), then escalates: four subtrees
+        // fail, the fifth finishes the job after one more panic.
+        let panics_left = Arc::new(Mutex::new(9));
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let (exhausted_tx, mut exhausted) = mpsc::unbounded_channel();
+        let status = Arc::new(WorkerStatus::new(1));
+        let metrics = Metrics::new().unwrap();
+        let secs = Duration::from_secs;
+        let subtree = {
+            let (store, done, panics_left, status) = (
+                store.clone(),
+                done.clone(),
+                panics_left.clone(),
+                status.clone(),
+            );
+            move |link: ChildLink| {
+                let (s, d, c, e) = (
+                    store.clone(),
+                    done.clone(),
+                    panics_left.clone(),
+                    events_tx.clone(),
+                );
+                Supervisor::new(
+                    "test_worker",
+                    RestartPolicy::new(secs(1), secs(1), 1, secs(600)),
+                    move |link| Worker {
+                        store: s.clone(),
+                        done: d.clone(),
+                        panics_left: c.clone(),
+                        events: e.clone(),
+                        link,
+                    },
+                    |_| {}, // The parent hears of it through the link.
+                )
+                .with_status(status.clone(), true)
+                .linked(link)
+            }
+        };
+        let root = Supervisor::root(
+            "test_root",
+            RestartPolicy::new(secs(10), secs(30), 2, secs(3600)),
+            subtree,
+            move |escalation| {
+                let _ = exhausted_tx.send(escalation);
+            },
+        )
+        .with_metrics(metrics.clone())
+        .with_status(status.clone(), false);
+        let (root_stats, root_stopped) = (root.stats(), root.stopped());
+        let t0 = Instant::now();
+        let root = root.start();
+
+        for _ in 0..6 {
+            assert_eq!(next_event(&mut events).await, Some("started"));
+        }
+        // Three subtrees escalated: the root ran out of restarts and says so, but goes on.
+        let first = tokio::time::timeout(secs(3600), exhausted.recv()).await;
+        assert_eq!(
+            first.ok().flatten(),
+            Some(Escalation {
+                actor: "test_root",
+                cause: RestartCause::Panic, // The cause at the bottom travels up.
+            })
+        );
+        assert!(status.is_failing());
+        assert!(root.connected(), "a root never stops on failures");
+
+        root_stopped.await;
+        assert!(
+            t0.elapsed() >= secs(10 + 20 + 30 + 30),
+            "root backoff was honoured"
+        );
+        assert_eq!(snapshot(&done), [50], "the job survived every crash");
+        assert_eq!(root_stats.restarts(), 4);
+        assert_eq!(root_stats.escalations(), 2);
+        assert_eq!(root_stats.failures(RestartCause::Panic), 4);
+        assert_eq!(status.running(), 0, "the worker finished and stopped");
+        let text = metrics.encode_text().unwrap();
+        assert!(
+            text.contains(r#"gateway_actor_escalations_total{actor="test_root"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gateway_actor_restarts_total{actor="test_root",cause="panic"} 4"#),
+            "{text}"
         );
     }
 
