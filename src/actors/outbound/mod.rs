@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::actors::gateway::GatewayContext;
 use crate::backends::clock::SystemClock;
 use crate::backends::queue::DurableQueue;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, Role};
 use crate::supervision::ShutdownListener;
 use crate::telemetry::Metrics;
 
@@ -31,7 +32,7 @@ pub mod worker;
 
 pub use job::Engine;
 pub use resolver::{DnsSrvLookup, PohttpResolver, ResolveError, SrvAnswer, SrvLookup, Target};
-pub use worker::OutboundHandle;
+pub use worker::{OutboundHandle, OutboundShared};
 
 /// Parcels leased at once by one worker process, across every destination.
 pub const DEFAULT_MAX_LEASED: usize = 1_024;
@@ -111,26 +112,56 @@ pub enum OutboundError {
 }
 
 /// Starts the worker for a `serve` process with the `workers` role: DNS as configured, routes
-/// from the configuration. Must run inside an actix system.
+/// from the configuration, woken by the producers of `context` and reported in its roles.
+/// Must run inside an actix system.
 pub fn spawn_from_config(
     config: &GatewayConfig,
-    queue: Arc<dyn DurableQueue>,
-    metrics: Metrics,
+    context: &GatewayContext,
     shutdown: ShutdownListener,
 ) -> Result<OutboundHandle, OutboundError> {
     let srv = DnsSrvLookup::new(config.dns_server, config.dnssec)?;
     let resolver = PohttpResolver::new(config.pohttp_routes.clone(), Arc::new(srv));
     let settings = OutboundSettings::from_config(config);
-    spawn(queue, resolver, metrics, settings, shutdown)
+    let shared = OutboundShared {
+        wake: Arc::clone(&context.outbound_wake),
+        faults: Arc::clone(&context.faults),
+        status: context.roles.register(Role::Workers.as_str(), COMPONENT, 1),
+    };
+    let queue = Arc::clone(&context.backends.queue);
+    spawn_with(
+        queue,
+        resolver,
+        context.metrics.clone(),
+        settings,
+        shutdown,
+        &shared,
+    )
 }
 
-/// Starts the worker with explicit parts. Must run inside an actix system.
+/// This worker's name in `/health` (under the `workers` role).
+pub const COMPONENT: &str = "outbound_delivery";
+
+/// Starts the worker with explicit parts and a wake-up of its own. Must run inside an actix
+/// system.
 pub fn spawn(
     queue: Arc<dyn DurableQueue>,
     resolver: PohttpResolver,
     metrics: Metrics,
     settings: OutboundSettings,
     shutdown: ShutdownListener,
+) -> Result<OutboundHandle, OutboundError> {
+    let shared = OutboundShared::standalone();
+    spawn_with(queue, resolver, metrics, settings, shutdown, &shared)
+}
+
+/// Starts the worker with explicit parts, sharing `shared` with the rest of the process.
+pub fn spawn_with(
+    queue: Arc<dyn DurableQueue>,
+    resolver: PohttpResolver,
+    metrics: Metrics,
+    settings: OutboundSettings,
+    shutdown: ShutdownListener,
+    shared: &OutboundShared,
 ) -> Result<OutboundHandle, OutboundError> {
     let client = delivery::PohttpClient::new(settings.request_timeout)?;
     let engine = Arc::new(Engine {
@@ -140,8 +171,9 @@ pub fn spawn(
         metrics,
         settings,
         clock: Arc::new(SystemClock),
+        faults: Arc::clone(&shared.faults),
     });
-    Ok(worker::Dispatcher::new(engine, shutdown).spawn())
+    Ok(worker::start(engine, shutdown, shared))
 }
 
 #[cfg(test)]
