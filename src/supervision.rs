@@ -1051,6 +1051,43 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn time_lost_behind_a_full_mailbox_is_counted() {
+        struct Busy;
+        impl Actor for Busy {
+            type Context = Context<Self>;
+        }
+        impl Handler<Kill> for Busy {
+            type Result = ();
+            fn handle(&mut self, _: Kill, ctx: &mut Self::Context) {
+                // Stuck on one message: nothing behind it is handled for a minute.
+                ctx.wait(actix::fut::wrap_future(tokio::time::sleep(
+                    Duration::from_secs(60),
+                )));
+            }
+        }
+        tokio::time::pause();
+        let metrics = Metrics::new().unwrap();
+        let addr = start_with_capacity(Busy, 1);
+        let blocked = |metrics: &Metrics| {
+            let text = metrics.encode_text().unwrap();
+            text.lines()
+                .find_map(|line| {
+                    line.strip_prefix(r#"gateway_mailbox_blocked_seconds_total{actor="busy"} "#)
+                })
+                .map_or(0.0, |value| value.parse::<f64>().unwrap())
+        };
+        let timeout = Duration::from_secs(2);
+        let first = send_bounded_recorded(&addr, Kill, timeout, &metrics, "busy").await;
+        assert_eq!(first, Ok(()), "answered at once: nothing recorded");
+        assert_eq!(blocked(&metrics), 0.0);
+        for _ in 0..2 {
+            let stuck = send_bounded_recorded(&addr, Kill, timeout, &metrics, "busy").await;
+            assert_eq!(stuck, Err(MailboxError::Timeout));
+        }
+        assert!(blocked(&metrics) >= 4.0, "{}", blocked(&metrics));
+    }
+
+    #[actix_rt::test]
     async fn a_full_mailbox_is_reported_not_ignored() {
         struct Idle;
         impl Actor for Idle {

@@ -26,3 +26,6 @@ pub mod outbound;
 pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
+
+#[cfg(test)]
+mod fault_tests;
