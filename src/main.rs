@@ -20,7 +20,7 @@ use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
-use awala_gateway::backends::queue::{OverloadMode, QueueLimits, QueueSettings};
+use awala_gateway::backends::queue::{BlockedObserver, OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
 use awala_gateway::protocols::awala::inspect::{self, ArtifactKind, InspectOptions, Verdict};
@@ -151,8 +151,14 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         },
         ..QueueLimits::default()
     };
+    let metrics = awala_gateway::telemetry::Metrics::new()?;
+    let blocked_metrics = metrics.clone();
     let options = BackendOptions {
         queues: QueueSettings::uniform(queue_limits),
+        // A queue is the mailbox of the workers that consume it.
+        queue_blocked: Some(BlockedObserver::new(move |queue, waited| {
+            blocked_metrics.record_mailbox_blocked(queue.as_str(), waited);
+        })),
         ..BackendOptions::default()
     };
     let backends = Backends::open_with(&urls, &config.data_dir, options)
@@ -162,7 +168,6 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .await
         .context("loading the gateway identity")?;
     tracing::info!(node_id = %identity.node_id(), "gateway identity loaded");
-    let metrics = awala_gateway::telemetry::Metrics::new()?;
     let context = Arc::new(
         GatewayContext::new(
             backends,
@@ -175,6 +180,9 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     );
     let router = Arc::new(ParcelRouter::new(context.clone()));
 
+    for role in &config.roles {
+        context.roles.register_role(role.as_str());
+    }
     // Every server stops itself on SIGINT/SIGTERM, draining in-flight requests first.
     let mut servers: Vec<(&'static str, actix_web::dev::Server)> = Vec::new();
     let admin = admin::bind(context.clone(), config.listen.admin)
@@ -211,13 +219,8 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let mut outbound_opt = None;
     if config.roles.contains(&Role::Workers) {
-        let handle = outbound::spawn_from_config(
-            &config,
-            context.backends.queue.clone(),
-            metrics.clone(),
-            shutdown.listener(),
-        )
-        .context("starting the outbound delivery worker")?;
+        let handle = outbound::spawn_from_config(&config, &context, shutdown.listener())
+            .context("starting the outbound delivery worker")?;
         tracing::info!("outbound delivery worker started");
         outbound_opt = Some(handle);
     }

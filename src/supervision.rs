@@ -30,6 +30,15 @@ use tokio::time::Instant;
 use crate::telemetry::Metrics;
 
 pub mod faults;
+mod mailbox;
+mod shutdown;
+pub mod status;
+
+pub use mailbox::{
+    send_bounded, send_bounded_recorded, start_with_capacity, try_send_bounded, MailboxError,
+};
+pub use shutdown::{DrainOutcome, Shutdown, ShutdownListener};
+use status::WorkerStatus;
 
 // === RestartPolicy ===
 
@@ -102,6 +111,20 @@ impl RestartPolicy {
     /// Forgets past restarts (for example after an operator intervened).
     pub fn reset(&mut self) {
         self.recent.clear();
+    }
+}
+
+impl RestartPolicy {
+    /// For the root of a subtree, whose children already back off on their own: 10 s doubling
+    /// up to 5 minutes; past 3 subtree restarts within an hour the subtree is reported failing
+    /// (and still restarted every 5 minutes).
+    pub fn for_root() -> Self {
+        Self::new(
+            Duration::from_secs(10),
+            Duration::from_secs(300),
+            3,
+            Duration::from_secs(3600),
+        )
     }
 }
 
@@ -318,19 +341,40 @@ pub const DEFAULT_CHILD_MAILBOX_CAPACITY: usize = 64;
 type Factory<A> = Box<dyn Fn(ChildLink) -> A>;
 type EscalationHandler = Box<dyn FnMut(Escalation)>;
 
+/// What a supervisor does once its policy says "escalate".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenExhausted {
+    /// Stop, and let the parent decide (through the hook and the supervisor's own link).
+    Escalate,
+    /// The root of a subtree has no parent to hand over to: tell the hook, mark the subtree
+    /// as failing, and restart after the policy's capped backoff, for ever.
+    RetryAtCap,
+}
+
 /// Supervises one child actor `A`, built by a factory that receives the child's [`ChildLink`].
+///
+/// A supervisor can itself be the child of another ([`Supervisor::linked`]): the factory of
+/// the parent builds the whole subtree afresh, so a parent's restart replaces every actor
+/// below it. The top of such a tree is a [`Supervisor::root`], which never gives up.
 pub struct Supervisor<A: Actor<Context = Context<A>>> {
     name: &'static str,
     factory: Factory<A>,
     policy: RestartPolicy,
     on_escalate: EscalationHandler,
+    when_exhausted: WhenExhausted,
     stats: Arc<SupervisorStats>,
     metrics: Option<Metrics>,
+    status: Option<Arc<WorkerStatus>>,
+    /// Counts the child among the subtree's running workers (leaf supervisors only).
+    counts_running: bool,
+    /// The link to this supervisor's own parent, when it has one.
+    link: Option<ChildLink>,
     child: Option<Addr<A>>,
     mailbox_capacity: usize,
     generation: u64,
     notify: mpsc::UnboundedSender<ChildStopped>,
     notices: Option<Notices>,
+    done: watch::Sender<bool>,
 }
 
 impl<A: Actor<Context = Context<A>>> Supervisor<A> {
@@ -348,19 +392,54 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
             factory: Box::new(factory),
             policy,
             on_escalate: Box::new(on_escalate),
+            when_exhausted: WhenExhausted::Escalate,
             stats: Arc::default(),
             metrics: None,
+            status: None,
+            counts_running: false,
+            link: None,
             child: None,
             mailbox_capacity: DEFAULT_CHILD_MAILBOX_CAPACITY,
             generation: 0,
             notify,
             notices: Some(Notices(receiver)),
+            done: watch::channel(false).0,
         }
     }
 
-    /// Also counts failures in `gateway_actor_restarts_total`.
+    /// The top of a subtree: when its policy is exhausted it calls `on_escalate` (to log or
+    /// alert), marks the subtree failing in its status, and keeps restarting at the policy's
+    /// `max_backoff`. No worker below it is ever left stopped for good.
+    pub fn root(
+        name: &'static str,
+        policy: RestartPolicy,
+        factory: impl Fn(ChildLink) -> A + 'static,
+        on_escalate: impl FnMut(Escalation) + 'static,
+    ) -> Self {
+        let mut root = Self::new(name, policy, factory, on_escalate);
+        root.when_exhausted = WhenExhausted::RetryAtCap;
+        root
+    }
+
+    /// Makes this supervisor the child of another: it reports its escalation (and its end)
+    /// through `link`, so the parent restarts it and everything below it.
+    pub fn linked(mut self, link: ChildLink) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// Also counts restarts in `gateway_actor_restarts_total` and escalations in
+    /// `gateway_actor_escalations_total`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Keeps `status` current: restarts and escalations here; with `counts_running`, whether
+    /// the child is running (set it on the supervisor of the actual workers, not on parents).
+    pub fn with_status(mut self, status: Arc<WorkerStatus>, counts_running: bool) -> Self {
+        self.status = Some(status);
+        self.counts_running = counts_running;
         self
     }
 
@@ -375,6 +454,15 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
         Arc::clone(&self.stats)
     }
 
+    /// Resolves once the supervisor has stopped (its child's job done, or it escalated).
+    pub fn stopped(&self) -> impl Future<Output = ()> + 'static {
+        let mut done = self.done.subscribe();
+        async move {
+            // An error means the supervisor is gone, which is what we wait for.
+            let _ = done.wait_for(|done| *done).await;
+        }
+    }
+
     fn start_child(&mut self) {
         self.generation += 1;
         let link = ChildLink {
@@ -386,6 +474,49 @@ impl<A: Actor<Context = Context<A>>> Supervisor<A> {
             (self.factory)(link),
             self.mailbox_capacity,
         ));
+        if self.counts_running {
+            if let Some(status) = &self.status {
+                status.child_started();
+            }
+        }
+    }
+
+    fn restart_after(&mut self, delay: Duration, cause: RestartCause, ctx: &mut Context<Self>) {
+        tracing::warn!(
+            actor = self.name,
+            cause = cause.as_str(),
+            ?delay,
+            "restarting actor"
+        );
+        if let Some(metrics) = &self.metrics {
+            metrics.record_actor_restart(self.name, cause.as_str());
+        }
+        if let Some(status) = &self.status {
+            status.restarted();
+        }
+        ctx.run_later(delay, |supervisor, _| {
+            supervisor.stats.restarts.fetch_add(1, Ordering::Relaxed);
+            supervisor.start_child();
+        });
+    }
+
+    fn escalate(&mut self, cause: RestartCause) {
+        tracing::error!(
+            actor = self.name,
+            cause = cause.as_str(),
+            "restart limit reached; escalating"
+        );
+        self.stats.escalations.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.record_actor_escalation(self.name);
+        }
+        if let Some(status) = &self.status {
+            status.escalated();
+        }
+        (self.on_escalate)(Escalation {
+            actor: self.name,
+            cause,
+        });
     }
 }
 
@@ -398,6 +529,10 @@ impl<A: Actor<Context = Context<A>>> Actor for Supervisor<A> {
         }
         self.start_child();
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.done.send_replace(true);
+    }
 }
 
 impl<A: Actor<Context = Context<A>>> StreamHandler<ChildStopped> for Supervisor<A> {
@@ -406,38 +541,35 @@ impl<A: Actor<Context = Context<A>>> StreamHandler<ChildStopped> for Supervisor<
             return; // A notice from a child already replaced.
         }
         self.child = None;
+        if self.counts_running {
+            if let Some(status) = &self.status {
+                status.child_stopped();
+            }
+        }
         let Some(cause) = stopped.cause else {
-            ctx.stop(); // The child's job is done, and so is ours.
+            // The child's job is done, and so is ours.
+            if let Some(link) = self.link.as_mut() {
+                link.completed();
+            }
+            ctx.stop();
             return;
         };
         self.stats.record_failure(cause);
-        if let Some(metrics) = &self.metrics {
-            metrics.record_actor_restart(self.name, cause.as_str());
-        }
-        match self.policy.next_delay(Instant::now()) {
-            RestartDecision::RestartAfter(delay) => {
-                tracing::warn!(
-                    actor = self.name,
-                    cause = cause.as_str(),
-                    ?delay,
-                    "restarting actor"
-                );
-                ctx.run_later(delay, |supervisor, _| {
-                    supervisor.stats.restarts.fetch_add(1, Ordering::Relaxed);
-                    supervisor.start_child();
-                });
+        match (self.policy.next_delay(Instant::now()), self.when_exhausted) {
+            (RestartDecision::RestartAfter(delay), _) => self.restart_after(delay, cause, ctx),
+            (RestartDecision::Escalate, WhenExhausted::RetryAtCap) => {
+                self.escalate(cause);
+                if let Some(status) = &self.status {
+                    status.mark_failing(Instant::now(), self.policy.window);
+                }
+                let delay = self.policy.max_backoff;
+                self.restart_after(delay, cause, ctx);
             }
-            RestartDecision::Escalate => {
-                tracing::error!(
-                    actor = self.name,
-                    cause = cause.as_str(),
-                    "restart limit reached; escalating"
-                );
-                self.stats.escalations.fetch_add(1, Ordering::Relaxed);
-                (self.on_escalate)(Escalation {
-                    actor: self.name,
-                    cause,
-                });
+            (RestartDecision::Escalate, WhenExhausted::Escalate) => {
+                self.escalate(cause);
+                if let Some(link) = self.link.as_mut() {
+                    link.fail(cause);
+                }
                 ctx.stop();
             }
         }
@@ -475,504 +607,5 @@ impl<A: Actor<Context = Context<A>>> Handler<CurrentChild<A>> for Supervisor<A> 
     }
 }
 
-// === Bounded sends ===
-
-/// Starts `actor` with a mailbox of `capacity` messages, set before any sender can use it (a
-/// capacity set in `started()` applies only after messages may already have been queued).
-pub fn start_with_capacity<A>(actor: A, capacity: usize) -> Addr<A>
-where
-    A: Actor<Context = Context<A>>,
-{
-    let mut ctx = Context::new();
-    ctx.set_mailbox_capacity(capacity);
-    ctx.run(actor)
-}
-
-/// Why a message did not reach an actor (or got no answer in time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MailboxError {
-    /// The mailbox is at capacity (only from [`try_send_bounded`]).
-    #[error("mailbox full")]
-    Full,
-    /// The actor has stopped.
-    #[error("mailbox closed")]
-    Closed,
-    /// No answer within the timeout, either waiting for room or for the handler.
-    #[error("no answer before the timeout")]
-    Timeout,
-}
-
-/// Sends `msg` and waits at most `timeout` for room in the mailbox and for the answer: the
-/// `block` overload mode. A timeout becomes 503 / `RESOURCE_EXHAUSTED` at the edge.
-pub async fn send_bounded<A, M>(
-    addr: &Addr<A>,
-    msg: M,
-    timeout: Duration,
-) -> Result<M::Result, MailboxError>
-where
-    A: Actor + Handler<M>,
-    A::Context: actix::dev::ToEnvelope<A, M>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    match tokio::time::timeout(timeout, addr.send(msg)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(actix::MailboxError::Closed)) => Err(MailboxError::Closed),
-        Ok(Err(actix::MailboxError::Timeout)) | Err(_) => Err(MailboxError::Timeout),
-    }
-}
-
-/// Enqueues `msg` only if the mailbox has room, without waiting for an answer: the
-/// `reject_newest` overload mode.
-pub fn try_send_bounded<A, M>(addr: &Addr<A>, msg: M) -> Result<(), MailboxError>
-where
-    A: Actor + Handler<M>,
-    A::Context: actix::dev::ToEnvelope<A, M>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    addr.try_send(msg).map_err(|error| match error {
-        SendError::Full(_) => MailboxError::Full,
-        SendError::Closed(_) => MailboxError::Closed,
-    })
-}
-
-// === Shutdown ===
-
-/// Outcome of [`Shutdown::drain`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrainOutcome {
-    /// Every listener finished (dropped its [`ShutdownListener`]) before the deadline.
-    Drained,
-    /// The deadline passed with this many listeners still running; the caller stops them.
-    DeadlineExceeded { remaining: usize },
-}
-
-/// The trigger side of graceful shutdown (the mini-redis pattern: broadcast, then wait for every
-/// listener to be dropped).
-#[derive(Debug)]
-pub struct Shutdown {
-    signal: watch::Sender<bool>,
-}
-
-/// Held by every task or actor that must finish its work before the process exits.
-#[derive(Debug, Clone)]
-pub struct ShutdownListener {
-    signal: watch::Receiver<bool>,
-}
-
-impl Shutdown {
-    pub fn new() -> Self {
-        Self {
-            signal: watch::channel(false).0,
-        }
-    }
-
-    /// A listener to hand to one worker; drop it when that worker is done.
-    pub fn listener(&self) -> ShutdownListener {
-        ShutdownListener {
-            signal: self.signal.subscribe(),
-        }
-    }
-
-    /// Broadcasts the signal, then waits until every listener is dropped or `deadline` passes.
-    pub async fn drain(self, deadline: Duration) -> DrainOutcome {
-        self.signal.send_replace(true);
-        match tokio::time::timeout(deadline, self.signal.closed()).await {
-            Ok(()) => DrainOutcome::Drained,
-            Err(_) => DrainOutcome::DeadlineExceeded {
-                remaining: self.signal.receiver_count(),
-            },
-        }
-    }
-}
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ShutdownListener {
-    /// Whether shutdown has been signalled.
-    pub fn is_shutdown(&self) -> bool {
-        *self.signal.borrow()
-    }
-
-    /// Resolves once shutdown is signalled (at once if it already was).
-    pub async fn recv(&mut self) {
-        // An error means the trigger was dropped, which also means "stop".
-        let _ = self.signal.wait_for(|stop| *stop).await;
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Mutex;
-
-    type Events = mpsc::UnboundedReceiver<&'static str>;
-
-    #[test]
-    fn backoff_doubles_is_capped_and_escalates_within_the_window() {
-        let secs = Duration::from_secs;
-        let mut policy = RestartPolicy::new(secs(1), secs(5), 4, secs(60));
-        let t0 = Instant::now();
-        let decisions: Vec<_> = (0..5).map(|i| policy.next_delay(t0 + secs(i))).collect();
-        assert_eq!(
-            decisions,
-            [
-                RestartDecision::RestartAfter(secs(1)),
-                RestartDecision::RestartAfter(secs(2)),
-                RestartDecision::RestartAfter(secs(4)),
-                RestartDecision::RestartAfter(secs(5)),
-                RestartDecision::Escalate,
-            ]
-        );
-        // Once the window has slid past the old restarts, backoff starts over.
-        assert_eq!(
-            policy.next_delay(t0 + secs(3) + secs(60)),
-            RestartDecision::RestartAfter(secs(1))
-        );
-        policy.reset();
-        assert_eq!(
-            policy.next_delay(t0 + secs(64)),
-            RestartDecision::RestartAfter(secs(1))
-        );
-    }
-
-    #[test]
-    fn huge_restart_counts_saturate_instead_of_overflowing() {
-        let mut policy = RestartPolicy::new(
-            Duration::from_secs(1),
-            Duration::from_secs(900),
-            100,
-            Duration::MAX,
-        );
-        let now = Instant::now();
-        let last = (0..80).map(|_| policy.next_delay(now)).last();
-        assert_eq!(
-            last,
-            Some(RestartDecision::RestartAfter(Duration::from_secs(900)))
-        );
-    }
-
-    /// A worker that processes jobs from a shared store and removes each only once it is done,
-    /// so whatever it was doing when it died is still in the store for its successor.
-    struct Worker {
-        store: Arc<Mutex<Vec<u32>>>,
-        done: Arc<Mutex<Vec<u32>>>,
-        /// Attempts left that will panic mid-work.
-        panics_left: Arc<Mutex<u32>>,
-        events: mpsc::UnboundedSender<&'static str>,
-        link: ChildLink,
-    }
-
-    impl Actor for Worker {
-        type Context = Context<Self>;
-
-        fn started(&mut self, ctx: &mut Self::Context) {
-            let _ = self.events.send("started");
-            ctx.notify(ProcessNext);
-        }
-    }
-
-    #[derive(Message)]
-    #[rtype(result = "()")]
-    struct ProcessNext;
-
-    #[derive(Message)]
-    #[rtype(result = "()")]
-    struct Kill;
-
-    impl Handler<ProcessNext> for Worker {
-        type Result = ();
-
-        fn handle(&mut self, _: ProcessNext, ctx: &mut Self::Context) {
-            let next = self
-                .store
-                .lock()
-                .ok()
-                .and_then(|store| store.first().copied());
-            let Some(job) = next else {
-                self.link.completed();
-                ctx.stop();
-                return;
-            };
-            let crash = self.panics_left.lock().is_ok_and(|mut left| {
-                let crash = *left > 0;
-                *left = left.saturating_sub(1);
-                crash
-            });
-            let work = async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if crash {
-                    panic!("malformed input in job {job}");
-                }
-                job * 10
-            };
-            ctx.spawn(protect(work).into_actor(self).map(
-                move |result, worker, ctx| match result {
-                    Ok(output) => {
-                        if let Ok(mut store) = worker.store.lock() {
-                            store.retain(|j| *j != job);
-                        }
-                        if let Ok(mut done) = worker.done.lock() {
-                            done.push(output);
-                        }
-                        ctx.notify(ProcessNext);
-                    }
-                    Err(_) => {
-                        worker.link.fail(RestartCause::Panic);
-                        ctx.stop();
-                    }
-                },
-            ));
-        }
-    }
-
-    impl Handler<Kill> for Worker {
-        type Result = ();
-
-        fn handle(&mut self, _: Kill, ctx: &mut Self::Context) {
-            ctx.stop(); // No cause recorded: the link reports `Killed`.
-        }
-    }
-
-    struct Fixture {
-        store: Arc<Mutex<Vec<u32>>>,
-        done: Arc<Mutex<Vec<u32>>>,
-        events: Events,
-        escalations: mpsc::UnboundedReceiver<Escalation>,
-        supervisor: Addr<Supervisor<Worker>>,
-        stats: Arc<SupervisorStats>,
-    }
-
-    fn start(jobs: Vec<u32>, panics: u32) -> Fixture {
-        let store = Arc::new(Mutex::new(jobs));
-        let done = Arc::new(Mutex::new(Vec::new()));
-        let panics_left = Arc::new(Mutex::new(panics));
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (escalate_tx, escalations) = mpsc::unbounded_channel();
-        let (s, d, c) = (store.clone(), done.clone(), panics_left);
-        let policy = RestartPolicy::new(
-            Duration::from_secs(5),
-            Duration::from_secs(60),
-            2,
-            Duration::from_secs(600),
-        );
-        let supervisor = Supervisor::new(
-            "test_worker",
-            policy,
-            move |link| Worker {
-                store: s.clone(),
-                done: d.clone(),
-                panics_left: c.clone(),
-                events: events_tx.clone(),
-                link,
-            },
-            move |escalation| {
-                let _ = escalate_tx.send(escalation);
-            },
-        );
-        let stats = supervisor.stats();
-        Fixture {
-            store,
-            done,
-            events,
-            escalations,
-            supervisor: supervisor.start(),
-            stats,
-        }
-    }
-
-    async fn next_event(events: &mut Events) -> Option<&'static str> {
-        tokio::time::timeout(Duration::from_secs(3600), events.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-
-    async fn wait_until_stopped<A: Actor>(addr: &Addr<A>) {
-        while addr.connected() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    fn snapshot(shared: &Arc<Mutex<Vec<u32>>>) -> Vec<u32> {
-        shared.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-
-    #[actix_rt::test]
-    async fn a_panic_mid_work_restarts_after_backoff_and_the_work_completes() {
-        tokio::time::pause();
-        let mut f = start(vec![1, 2], 1);
-        let t0 = Instant::now();
-        assert_eq!(next_event(&mut f.events).await, Some("started"));
-        assert_eq!(
-            next_event(&mut f.events).await,
-            Some("started"),
-            "restarted"
-        );
-        assert!(
-            t0.elapsed() >= Duration::from_secs(5),
-            "restarted only after the backoff"
-        );
-        wait_until_stopped(&f.supervisor).await;
-        assert_eq!(snapshot(&f.done), [10, 20], "job 1 survived the crash");
-        assert!(snapshot(&f.store).is_empty());
-        assert_eq!(f.stats.failures(RestartCause::Panic), 1);
-        assert_eq!(f.stats.restarts(), 1);
-        assert!(f.escalations.try_recv().is_err());
-    }
-
-    #[actix_rt::test]
-    async fn a_child_killed_mid_work_restarts_and_the_work_completes() {
-        tokio::time::pause();
-        let mut f = start(vec![7], 0);
-        assert_eq!(next_event(&mut f.events).await, Some("started"));
-        let child = send_bounded(&f.supervisor, CurrentChild::new(), Duration::from_secs(1)).await;
-        let Ok(Some(child)) = child else {
-            panic!("no child: {child:?}");
-        };
-        tokio::time::sleep(Duration::from_millis(50)).await; // Mid-way through job 7.
-        assert_eq!(try_send_bounded(&child, Kill), Ok(()));
-        assert_eq!(
-            next_event(&mut f.events).await,
-            Some("started"),
-            "restarted"
-        );
-        wait_until_stopped(&f.supervisor).await;
-        assert_eq!(snapshot(&f.done), [70]);
-        assert_eq!(f.stats.failures(RestartCause::Killed), 1);
-        assert_eq!(
-            send_bounded(&child, Kill, Duration::from_secs(1)).await,
-            Err(MailboxError::Closed)
-        );
-    }
-
-    #[actix_rt::test]
-    async fn escalates_after_max_restarts_in_the_window() {
-        tokio::time::pause();
-        let mut f = start(vec![1], 3);
-        for _ in 0..3 {
-            assert_eq!(next_event(&mut f.events).await, Some("started"));
-        }
-        let escalation =
-            tokio::time::timeout(Duration::from_secs(3600), f.escalations.recv()).await;
-        assert_eq!(
-            escalation.ok().flatten(),
-            Some(Escalation {
-                actor: "test_worker",
-                cause: RestartCause::Panic
-            })
-        );
-        wait_until_stopped(&f.supervisor).await;
-        assert_eq!(f.stats.failures(RestartCause::Panic), 3);
-        assert_eq!(f.stats.restarts(), 2);
-        assert_eq!(f.stats.escalations(), 1);
-        assert_eq!(
-            snapshot(&f.store),
-            [1],
-            "the job is still there for an operator"
-        );
-    }
-
-    #[derive(Message)]
-    #[rtype(result = "()")]
-    struct PanicHere;
-
-    impl Handler<PanicHere> for Worker {
-        type Result = ();
-
-        fn handle(&mut self, _: PanicHere, _: &mut Self::Context) {
-            panic!("unprotected handler panic");
-        }
-    }
-
-    #[actix_rt::test]
-    async fn an_unprotected_handler_panic_is_still_restarted() {
-        tokio::time::pause();
-        let mut f = start(vec![3], 0);
-        assert_eq!(next_event(&mut f.events).await, Some("started"));
-        let child = send_bounded(&f.supervisor, CurrentChild::new(), Duration::from_secs(1)).await;
-        let Ok(Some(child)) = child else {
-            panic!("no child: {child:?}");
-        };
-        assert_eq!(try_send_bounded(&child, PanicHere), Ok(()));
-        assert_eq!(
-            next_event(&mut f.events).await,
-            Some("started"),
-            "restarted"
-        );
-        wait_until_stopped(&f.supervisor).await;
-        assert_eq!(snapshot(&f.done), [30]);
-        // The context (and the link in the actor) is dropped while unwinding, so the cause is
-        // still right; the rest of that handler's work is lost, hence `protect`.
-        assert_eq!(f.stats.failures(RestartCause::Panic), 1);
-        assert_eq!(f.stats.failures(RestartCause::Killed), 0);
-    }
-
-    #[actix_rt::test]
-    async fn protect_turns_a_panic_into_an_error() {
-        let ok = protect(async { 2 + 2 }).await;
-        assert_eq!(ok, Ok(4));
-        let failed = protect(async { panic!("bad bytes") }).await;
-        assert_eq!(
-            failed.map_err(|e| e.message),
-            Err::<(), _>("bad bytes".to_owned())
-        );
-    }
-
-    #[test]
-    fn protect_sync_turns_a_panic_into_an_error() {
-        assert_eq!(protect_sync(|| 2 + 2), Ok(4));
-        let failed = protect_sync(|| -> () { panic!("bad {}", "bytes") });
-        assert_eq!(failed.map_err(|e| e.message), Err("bad bytes".to_owned()));
-    }
-
-    #[actix_rt::test]
-    async fn shutdown_drains_until_the_deadline() {
-        tokio::time::pause();
-        let shutdown = Shutdown::new();
-        let mut quick = shutdown.listener();
-        actix_rt::spawn(async move {
-            quick.recv().await;
-        });
-        let slow = shutdown.listener();
-        let outcome = shutdown.drain(Duration::from_secs(30)).await;
-        assert_eq!(outcome, DrainOutcome::DeadlineExceeded { remaining: 1 });
-        assert!(slow.is_shutdown());
-
-        let shutdown = Shutdown::new();
-        let mut worker = shutdown.listener();
-        actix_rt::spawn(async move {
-            worker.recv().await;
-            tokio::time::sleep(Duration::from_secs(1)).await; // Finishing the current item.
-        });
-        assert_eq!(
-            shutdown.drain(Duration::from_secs(30)).await,
-            DrainOutcome::Drained
-        );
-    }
-
-    #[actix_rt::test]
-    async fn a_full_mailbox_is_reported_not_ignored() {
-        struct Idle;
-        impl Actor for Idle {
-            type Context = Context<Self>;
-            fn started(&mut self, ctx: &mut Self::Context) {
-                ctx.set_mailbox_capacity(1);
-            }
-        }
-        impl Handler<Kill> for Idle {
-            type Result = ();
-            fn handle(&mut self, _: Kill, _: &mut Self::Context) {}
-        }
-        tokio::time::pause();
-        let addr = start_with_capacity(Idle, 1);
-        // Nothing runs the actor until we yield, so the mailbox fills up.
-        let results: Vec<_> = (0..3).map(|_| try_send_bounded(&addr, Kill)).collect();
-        assert!(results.contains(&Err(MailboxError::Full)), "{results:?}");
-    }
-}
+mod tests;

@@ -18,6 +18,7 @@
 //! | `gateway_mailbox_depth` | gauge | `queue` | messages waiting in a mailbox |
 //! | `gateway_mailbox_blocked_seconds_total` | counter | `actor` | time senders spent waiting on a full mailbox |
 //! | `gateway_actor_restarts_total` | counter | `actor`, `cause` | supervised restarts (`panic`, `error`, `killed`) |
+//! | `gateway_actor_escalations_total` | counter | `actor` | supervisors that ran out of restarts and handed the failure to their parent |
 //! | `gateway_websocket_connections` | gauge | none | open parcel-collection WebSockets |
 //! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
@@ -42,6 +43,7 @@ pub const METRIC_NAMES: &[&str] = &[
     MAILBOX_DEPTH,
     MAILBOX_BLOCKED_SECONDS_TOTAL,
     ACTOR_RESTARTS_TOTAL,
+    ACTOR_ESCALATIONS_TOTAL,
     WEBSOCKET_CONNECTIONS,
     CARGO_UNWRAPPED_TOTAL,
     ERRORS_TOTAL,
@@ -56,6 +58,7 @@ pub const EGRESS_REFUSED_TOTAL: &str = "gateway_egress_refused_total";
 pub const MAILBOX_DEPTH: &str = "gateway_mailbox_depth";
 pub const MAILBOX_BLOCKED_SECONDS_TOTAL: &str = "gateway_mailbox_blocked_seconds_total";
 pub const ACTOR_RESTARTS_TOTAL: &str = "gateway_actor_restarts_total";
+pub const ACTOR_ESCALATIONS_TOTAL: &str = "gateway_actor_escalations_total";
 pub const WEBSOCKET_CONNECTIONS: &str = "gateway_websocket_connections";
 pub const CARGO_UNWRAPPED_TOTAL: &str = "gateway_cargo_unwrapped_total";
 pub const ERRORS_TOTAL: &str = "gateway_errors_total";
@@ -141,6 +144,7 @@ pub struct Metrics {
     mailbox_depth: IntGaugeVec,
     mailbox_blocked: CounterVec,
     actor_restarts: IntCounterVec,
+    actor_escalations: IntCounterVec,
     websocket_connections: IntGauge,
     cargo_unwrapped: IntCounterVec,
     errors: IntCounterVec,
@@ -180,6 +184,11 @@ impl Metrics {
             ACTOR_RESTARTS_TOTAL,
             "Supervised actor restarts, by actor and cause.",
             &["actor", "cause"],
+        )?;
+        let actor_escalations = counter(
+            ACTOR_ESCALATIONS_TOTAL,
+            "Supervisors that ran out of restarts and escalated, by actor.",
+            &["actor"],
         )?;
         let cargo_unwrapped = counter(
             CARGO_UNWRAPPED_TOTAL,
@@ -230,6 +239,7 @@ impl Metrics {
             mailbox_depth,
             mailbox_blocked,
             actor_restarts,
+            actor_escalations,
             websocket_connections,
             cargo_unwrapped,
             errors,
@@ -295,6 +305,11 @@ impl Metrics {
         self.actor_restarts.with_label_values(&[actor, cause]).inc();
     }
 
+    /// Records a supervisor running out of restarts for `actor`.
+    pub fn record_actor_escalation(&self, actor: &'static str) {
+        self.actor_escalations.with_label_values(&[actor]).inc();
+    }
+
     /// The open WebSocket gauge; sessions increment on open and decrement on close.
     pub fn websocket_connections(&self) -> &IntGauge {
         &self.websocket_connections
@@ -347,6 +362,7 @@ mod tests {
         metrics.set_mailbox_depth("outbound", 4);
         metrics.record_mailbox_blocked("outbound_delivery", Duration::from_millis(250));
         metrics.record_actor_restart("collection_session", "panic");
+        metrics.record_actor_escalation("cargo_unwrapper");
         metrics.websocket_connections().inc();
         metrics.record_cargo_unwrapped(CargoOutcome::Invalid);
         metrics.record_error("ramf_malformed", "pohttp_in");
@@ -363,6 +379,7 @@ mod tests {
             r#"gateway_request_duration_seconds_count{binding="pohttp",endpoint="deliver_parcel"} 1"#,
             r#"gateway_mailbox_blocked_seconds_total{actor="outbound_delivery"} 0.25"#,
             r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
+            r#"gateway_actor_escalations_total{actor="cargo_unwrapper"} 1"#,
             r#"gateway_websocket_connections 1"#,
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
             r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,

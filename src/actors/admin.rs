@@ -2,8 +2,10 @@
 //! operators can firewall it separately (`--admin-listen`, loopback by default).
 //!
 //! - `GET /metrics`: the text exposition of every gateway metric.
-//! - `GET /health`: `200` when every backend answers its health check, `503` naming the failure
-//!   otherwise (dependency-aware readiness, DESIGN §7).
+//! - `GET /health`: `200` when every backend answers its health check and every role of this
+//!   process has its workers running, `503` otherwise (dependency-aware readiness, DESIGN §7).
+//!   The JSON body says which: `status`, `backends` (`ok` or the failure), and per role whether
+//!   it is `up` with the state of each supervised subtree (running, restarting, failed...).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +15,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 
+use serde::Serialize;
+
 use crate::actors::gateway::GatewayContext;
+use crate::supervision::status::RoleReport;
 
 /// The Prometheus text format's content type.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
@@ -70,9 +75,80 @@ async fn refresh_mailbox_depths(context: &GatewayContext) {
     }
 }
 
+/// The `/health` body.
+#[derive(Debug, Serialize)]
+struct Health {
+    /// `ok` or `unavailable`, as the status code says.
+    status: &'static str,
+    backends: String,
+    roles: Vec<RoleReport>,
+}
+
 async fn health(context: Data<GatewayContext>) -> HttpResponse {
-    match context.backends.health_check().await {
-        Ok(()) => HttpResponse::Ok().body("ok"),
-        Err(error) => HttpResponse::ServiceUnavailable().body(format!("unhealthy: {error}")),
+    let backends = context.backends.health_check().await;
+    let roles = context.roles.report();
+    let healthy = backends.is_ok() && roles.iter().all(|role| role.up);
+    let body = Health {
+        status: if healthy { "ok" } else { "unavailable" },
+        backends: match backends {
+            Ok(()) => "ok".to_owned(),
+            Err(error) => format!("unhealthy: {error}"),
+        },
+        roles,
+    };
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::cogrpc::test_support::Fixture;
+
+    async fn get_health(context: Arc<GatewayContext>) -> (u16, serde_json::Value) {
+        let app = actix_web::test::init_service(
+            App::new()
+                .app_data(Data::from(context))
+                .route("/health", web::get().to(health)),
+        )
+        .await;
+        let request = actix_web::test::TestRequest::get()
+            .uri("/health")
+            .to_request();
+        let response = actix_web::test::call_service(&app, request).await;
+        let status = response.status().as_u16();
+        let body = actix_web::test::read_body(response).await;
+        (status, serde_json::from_slice(&body).expect("json body"))
+    }
+
+    #[actix_rt::test]
+    async fn a_role_without_running_workers_makes_health_503() {
+        let f = Fixture::new().await;
+        f.context.roles.register_role("poweb");
+        f.context.roles.register_role("workers");
+        let (status, body) = get_health(f.context.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["backends"], "ok");
+
+        let outbound = f.context.roles.register("workers", "outbound_delivery", 1);
+        let (status, body) = get_health(f.context.clone()).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "unavailable");
+        assert_eq!(body["roles"][0]["role"], "poweb");
+        assert_eq!(body["roles"][0]["up"], true);
+        let workers = &body["roles"][1];
+        assert_eq!(workers["up"], false);
+        assert_eq!(workers["components"][0]["component"], "outbound_delivery");
+        assert_eq!(workers["components"][0]["state"], "restarting");
+        assert_eq!(workers["components"][0]["running"], 0);
+
+        outbound.child_started();
+        let (status, body) = get_health(f.context.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["roles"][1]["components"][0]["state"], "running");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
 use thiserror::Error;
+use tokio::sync::Notify;
 
 use crate::actors::identity::GatewayIdentity;
 use crate::backends::Backends;
@@ -20,6 +21,7 @@ use crate::protocols::awala::pki::{CertificateCache, SignatureCache};
 use crate::protocols::awala::ramf::ValidationContext;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 use crate::supervision::faults::Faults;
+use crate::supervision::status::RoleRegistry;
 use crate::telemetry::Metrics;
 
 /// The shared context of one gateway process. Cheap to clone behind an `Arc`.
@@ -35,6 +37,11 @@ pub struct GatewayContext {
     pub certificate_cache: Arc<CertificateCache>,
     /// Fault points armed by tests; nothing is armed in production.
     pub faults: Arc<Faults>,
+    /// Wakes the outbound dispatcher of this process (if it runs one) when a parcel is queued
+    /// for the Internet; here rather than in the dispatcher so that it survives its restarts.
+    pub outbound_wake: Arc<Notify>,
+    /// The roles this process runs and whether their workers run, for `/health`.
+    pub roles: Arc<RoleRegistry>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -71,6 +78,8 @@ impl GatewayContext {
             signature_cache: Arc::new(SignatureCache::new()),
             certificate_cache: Arc::new(CertificateCache::new()),
             faults: Arc::new(Faults::new()),
+            outbound_wake: Arc::new(Notify::new()),
+            roles: Arc::new(RoleRegistry::new()),
         }
     }
 

@@ -31,3 +31,6 @@ pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
 pub mod rate_limit;
+
+#[cfg(test)]
+mod fault_tests;

@@ -228,6 +228,9 @@ impl ParcelRouter {
             .queue
             .publish(QueueName::OutboundParcels, outbound.to_queue_message())
             .await?;
+        // No poll interval between the 202 and the first attempt (a dispatcher elsewhere still
+        // finds it on its next poll).
+        self.context.outbound_wake.notify_one();
         backends
             .metadata
             .record_parcel_collection(&collection)

@@ -84,6 +84,8 @@ pub struct ResolvedUrls {
 pub struct BackendOptions {
     pub queues: QueueSettings,
     pub notifier: NotifierLimits,
+    /// Hears how long publishers wait on full queues (for the mailbox-blocked metric).
+    pub queue_blocked: Option<queue::BlockedObserver>,
 }
 
 /// Every backend the gateway uses, as trait objects.
@@ -127,7 +129,8 @@ impl Backends {
         let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {
             "embedded" => {
                 let path = data_dir.join("queue.sqlite");
-                Arc::new(EmbeddedQueue::open(&path, options.queues).await?)
+                let queue = EmbeddedQueue::open(&path, options.queues).await?;
+                Arc::new(queue.with_blocked_observer(options.queue_blocked))
             }
             other => return Err(unsupported(other, "queue_url")),
         };

@@ -21,7 +21,7 @@ pub const TEST_FAULTS_ENV: &str = "AWALA_TEST_FAULTS";
 pub enum FaultPoint {
     /// An outbound destination actor, inside a delivery attempt (before the POST).
     OutboundAttempt,
-    /// The outbound dispatcher, right after leasing a batch of parcels.
+    /// The outbound dispatcher, right after leasing a batch of parcels (not an empty one).
     OutboundDispatch,
     /// A cargo unwrapper, after leasing a cargo and before unwrapping it.
     CargoUnwrap,

@@ -32,6 +32,7 @@ use crate::protocols::awala::messages::{
 use crate::protocols::awala::pki::Certificate;
 use crate::protocols::awala::ramf::{Cargo, MessageDraft};
 use crate::protocols::cogrpc::{CargoDelivery, CollectCargoStep};
+use crate::supervision::faults::FaultPoint;
 
 /// Parcel index entries read per query; their bodies are fetched one at a time. Tiny in tests,
 /// so that a few parcels cross page boundaries.
@@ -257,6 +258,8 @@ impl CargoBuilder {
             return Ok(Flow::CourierGone);
         }
         self.sent += 1;
+        // After a cargo went out, so that an injected fault lands mid-call.
+        self.context.faults.check(FaultPoint::CollectCargo);
         Ok(Flow::Continue)
     }
 

@@ -3,17 +3,25 @@
 //!
 //! Every check runs before the response stream exists, so a refused CCA ends the call with its
 //! status and no message. The CCA is recorded as used before any cargo is built: two couriers
-//! racing with one CCA get one stream between them. The cargo itself is built by a spawned
-//! task feeding a bounded channel, so a courier reads cargo while the next one is built and a
-//! slow courier holds back the building; the stream ends with OK after the last cargo (none
-//! when nothing is queued), or with `UNAVAILABLE` if building fails.
+//! racing with one CCA get one stream between them. The cargo itself is built feeding a bounded
+//! channel, so a courier reads cargo while the next one is built and a slow courier holds back
+//! the building; the stream ends with OK after the last cargo (none when nothing is queued), or
+//! with `UNAVAILABLE` if building fails.
+//!
+//! Each call is an actor ([`CollectCall`], like a PoWeb collection session) whose two steps,
+//! the checks and the building, run in [`protect`]ed tasks. A panic in either ends the call with
+//! the status of [`CollectError::Task`] (never a premature OK that would tell the courier it has
+//! everything). Nothing is lost with it: building cargo deletes nothing (parcels go only with a
+//! PCA, a PoWeb ACK or expiry), so the courier's next call collects the same parcels. The actor
+//! is not restarted in place: a new call (a new CCA) is its restart.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
@@ -25,6 +33,7 @@ use crate::backends::BackendError;
 use crate::protocols::awala::keys::{SessionKey, SessionPublicKey};
 use crate::protocols::cogrpc::{CargoDelivery, CogrpcEndpoint, CollectCargoStep};
 use crate::protocols::error_code::HasErrorCode;
+use crate::supervision::{protect, start_with_capacity};
 
 /// The response stream of `CollectCargo`.
 pub type CollectStream = Pin<Box<dyn Stream<Item = Result<CargoDelivery, Status>> + Send>>;
@@ -32,27 +41,128 @@ pub type CollectStream = Pin<Box<dyn Stream<Item = Result<CargoDelivery, Status>
 /// Cargo ready and waiting for the courier while the next one is built.
 const READY_CARGO: usize = 1;
 
+/// The `actor` label of a call (in `gateway_errors_total` stages it is the endpoint's name).
+pub const ACTOR_NAME: &str = "cogrpc_collect_cargo";
+
 /// Checks the CCA in `metadata` and returns the stream of cargo for its private gateway.
 pub async fn collect_cargo(
     context: Arc<GatewayContext>,
     metadata: &MetadataMap,
 ) -> Result<CollectStream, Status> {
-    let now = Utc::now();
-    match start(context.clone(), metadata, now).await {
-        Ok(stream) => Ok(stream),
-        Err(error) => {
-            report(&context, &error);
-            Err(error.to_status())
+    let (accepted, answer) = oneshot::channel();
+    let (sink, receiver) = mpsc::channel(READY_CARGO);
+    let call = CollectCall {
+        context,
+        metadata_opt: Some(metadata.clone()),
+        now: Utc::now(),
+        accepted_opt: Some(accepted),
+        sink_opt: Some(sink),
+    };
+    // tonic runs handlers in plain tokio tasks, outside any arbiter's `LocalSet`, so the actor
+    // is started by the arbiter of this thread (actix's system one in `serve`). It takes no
+    // messages: its work is the two protected steps it spawns itself.
+    match actix_rt::Arbiter::try_current() {
+        Some(arbiter) => {
+            // A refusal drops the call, and with it `accepted`: answered below.
+            arbiter.spawn_fn(move || {
+                start_with_capacity(call, 1);
+            });
         }
+        None => tracing::error!("CollectCargo called outside an actix system"),
+    }
+    match answer.await {
+        Ok(Ok(())) => Ok(Box::pin(futures::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+        ))),
+        Ok(Err(status)) => Err(status),
+        // The actor stopped without answering (its arbiter is going away).
+        Err(_) => Err(CollectError::Task("the call stopped before answering".into()).to_status()),
     }
 }
 
+/// One `CollectCargo` call: checks the CCA, answers whether the stream may start, then builds
+/// the cargo into the stream. Holds nothing a new call could not rebuild from the stores.
+pub struct CollectCall {
+    context: Arc<GatewayContext>,
+    metadata_opt: Option<MetadataMap>,
+    now: DateTime<Utc>,
+    accepted_opt: Option<oneshot::Sender<Result<(), Status>>>,
+    sink_opt: Option<DeliverySink>,
+}
+
+impl Actor for CollectCall {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(metadata) = self.metadata_opt.take() else {
+            return ctx.stop();
+        };
+        let checks = start(self.context.clone(), metadata, self.now);
+        ctx.spawn(protect(checks).into_actor(self).map(|outcome, call, ctx| {
+            match outcome.unwrap_or_else(|panic| Err(CollectError::Task(panic.message))) {
+                Ok(plan) => {
+                    call.answer(Ok(()));
+                    call.build(plan, ctx);
+                }
+                Err(error) => {
+                    report(&call.context, &error);
+                    call.answer(Err(error.to_status()));
+                    ctx.stop();
+                }
+            }
+        }));
+    }
+}
+
+impl CollectCall {
+    fn answer(&mut self, outcome: Result<(), Status>) {
+        if let Some(accepted) = self.accepted_opt.take() {
+            // The caller may be gone (the courier hung up); nothing else to tell.
+            let _ = accepted.send(outcome);
+        }
+    }
+
+    /// Builds the cargo. A failure, panics included, ends the stream with its status.
+    fn build(&mut self, plan: CargoPlan, ctx: &mut Context<Self>) {
+        let Some(sink) = self.sink_opt.take() else {
+            return ctx.stop();
+        };
+        let failure_sink = sink.clone();
+        let pg_id = plan.pg_id.clone();
+        let building = stream_cargo(self.context.clone(), plan, sink);
+        ctx.spawn(
+            protect(building)
+                .into_actor(self)
+                .map(move |outcome, call, ctx| {
+                    match outcome.unwrap_or_else(|panic| Err(CollectError::Task(panic.message))) {
+                        Ok(cargo_count) => {
+                            tracing::info!(%pg_id, cargo_count, "cargo collected");
+                            ctx.stop();
+                        }
+                        Err(error) => {
+                            report(&call.context, &error);
+                            let status = error.to_status();
+                            // The courier may be gone already; nothing else to tell. Stop once the
+                            // status is in the stream (it waits for room behind the ready cargo).
+                            let ending = async move {
+                                let _ = failure_sink.send(Err(status)).await;
+                            };
+                            ctx.wait(ending.into_actor(call).map(|(), _, ctx| ctx.stop()));
+                        }
+                    }
+                }),
+        );
+    }
+}
+
+/// The checks, in REF's order, then the CCA recorded as used: what building needs.
 async fn start(
     context: Arc<GatewayContext>,
-    metadata: &MetadataMap,
+    metadata: MetadataMap,
     now: DateTime<Utc>,
-) -> Result<CollectStream, CollectError> {
-    let cca = authorize_cca(&context, metadata, now).await?;
+) -> Result<CargoPlan, CollectError> {
+    let cca = authorize_cca(&context, &metadata, now).await?;
     // Before the CCA is used up: without a key to encrypt to, the courier may retry it later.
     let peer_session_key = peer_session_key(&context, &cca.pg_id).await?;
     let fresh = context
@@ -70,19 +180,13 @@ async fn start(
         cda,
         ..
     } = cca;
-    let plan = CargoPlan {
+    Ok(CargoPlan {
         pg_id,
         pg_certificate,
         cda,
         peer_session_key,
         now,
-    };
-    let (sink, receiver) = mpsc::channel(READY_CARGO);
-    spawn_producer(context, plan, sink);
-    Ok(Box::pin(futures::stream::unfold(
-        receiver,
-        |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
-    )))
+    })
 }
 
 /// The private gateway's latest session key (normally the one its CCA just carried).
@@ -107,29 +211,6 @@ async fn peer_session_key(
         id: stored.key_id.into(),
         public_key,
     })
-}
-
-/// Builds the cargo in its own task. A failure, panics included, ends the stream with its
-/// status instead of a premature OK that would tell the courier it has everything.
-fn spawn_producer(context: Arc<GatewayContext>, plan: CargoPlan, sink: DeliverySink) {
-    tokio::spawn(async move {
-        let failure_sink = sink.clone();
-        let pg_id = plan.pg_id.clone();
-        let outcome = match tokio::spawn(stream_cargo(context.clone(), plan, sink)).await {
-            Ok(outcome) => outcome,
-            Err(join) => Err(CollectError::Task(join.to_string())),
-        };
-        match outcome {
-            Ok(cargo_count) => {
-                tracing::info!(%pg_id, cargo_count, "cargo collected");
-            }
-            Err(error) => {
-                report(&context, &error);
-                // The courier may be gone already; nothing else to tell.
-                let _ = failure_sink.send(Err(error.to_status())).await;
-            }
-        }
-    });
 }
 
 fn report(context: &GatewayContext, error: &CollectError) {

@@ -32,7 +32,7 @@ async fn refused_with(gateway: &TestGateway, metadata: &MetadataMap) -> Code {
         .code()
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn bad_authorization_metadata_is_unauthenticated() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -65,7 +65,7 @@ async fn bad_authorization_metadata_is_unauthenticated() {
     assert!(collect(&gateway, &good).await.is_ok());
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn spec_scheme_is_accepted() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -81,7 +81,7 @@ async fn spec_scheme_is_accepted() {
         .is_ok());
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn cca_from_an_untrusted_gateway_is_unauthenticated() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -114,7 +114,7 @@ async fn cca_from_an_untrusted_gateway_is_unauthenticated() {
     );
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn cca_for_another_recipient_is_invalid_argument() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -152,7 +152,7 @@ async fn cca_for_another_recipient_is_invalid_argument() {
     );
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn ccr_for_a_key_we_do_not_hold_or_bound_to_another_gateway_is_unauthenticated() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -170,7 +170,7 @@ async fn ccr_for_a_key_we_do_not_hold_or_bound_to_another_gateway_is_unauthentic
     );
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn reused_cca_is_permission_denied() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -186,7 +186,7 @@ async fn reused_cca_is_permission_denied() {
     );
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn nothing_queued_gives_no_cargo() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -207,7 +207,7 @@ async fn nothing_queued_gives_no_cargo() {
     assert_eq!(stored.key_id, originator.id.as_bytes());
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn pcas_come_first_then_parcels_and_parcels_stay_stored() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -307,7 +307,7 @@ fn cargo_creation(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
     super::super::cargo_builder::cargo_creation_date(now)
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn certificate_nearing_expiry_is_rotated_last() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(30)).await;
@@ -353,7 +353,7 @@ async fn certificate_nearing_expiry_is_rotated_last() {
     assert_eq!(i64::from(message.ttl()), expected_ttl);
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn many_parcels_are_split_into_cargo_within_limits() {
     let gateway = TestGateway::start().await;
     let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
@@ -381,7 +381,7 @@ async fn many_parcels_are_split_into_cargo_within_limits() {
     assert_eq!(received, parcels, "every parcel once, in order");
 }
 
-#[tokio::test]
+#[actix_rt::test]
 async fn collect_cargo_over_grpc() {
     use crate::protocols::cogrpc::{
         relaynet_server, CargoDeliveryAck, CargoRelay, CargoRelayClient, MAX_DECODING_MESSAGE_SIZE,
@@ -469,4 +469,59 @@ async fn collect_cargo_over_grpc() {
     let status = client.collect_cargo(call(cca)).await.expect_err("replay");
     assert_eq!(status.code(), Code::PermissionDenied);
     server.abort();
+}
+
+#[actix_rt::test]
+async fn a_panic_mid_call_ends_it_unavailable_and_the_next_call_collects_everything() {
+    use crate::supervision::faults::FaultPoint;
+
+    let gateway = TestGateway::start().await;
+    let pg = PrivateGateway::register(&gateway, Duration::days(FAR)).await;
+    // Two parcels too big to share a cargo: the fault strikes once the first cargo went out.
+    let parcels = [vec![7; 5 * 1024 * 1024], vec![6; 5 * 1024 * 1024]];
+    for parcel in &parcels {
+        let expiry = gateway.now + Duration::days(1);
+        gateway.store_parcel(&pg.id(), parcel.clone(), expiry).await;
+    }
+    gateway.context.faults.arm(FaultPoint::CollectCargo, 1);
+
+    let (cca, originator) = pg.cca(&gateway);
+    let stream = collect_cargo(gateway.context.clone(), &cca_metadata(&cca))
+        .await
+        .expect("the CCA is accepted");
+    let items: Vec<_> = stream.collect().await;
+    assert_eq!(items.len(), 2, "one cargo, then the status");
+    let first = items[0].as_ref().expect("the first cargo went out");
+    assert_eq!(
+        pg.open_cargo(first, &originator, gateway.now).1,
+        [parcels[0].clone()]
+    );
+    let status = items[1].as_ref().expect_err("no premature OK");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(gateway.context.faults.fired(FaultPoint::CollectCargo), 1);
+
+    // Building deletes nothing, so the courier's next call gets every parcel.
+    let (cca, second_originator) = pg.cca(&gateway);
+    let cargo = collect(&gateway, &cca_metadata(&cca))
+        .await
+        .expect("the next call ends with OK");
+    // Within the same second the first CCA's key stays the newest one: cargo goes to that.
+    let stored = gateway
+        .context
+        .backends
+        .metadata
+        .get_peer_session_key(&pg.id())
+        .await
+        .unwrap()
+        .expect("a peer key");
+    let originator = if stored.key_id == second_originator.id.as_bytes() {
+        second_originator
+    } else {
+        originator
+    };
+    let received: Vec<Vec<u8>> = cargo
+        .iter()
+        .flat_map(|delivery| pg.open_cargo(delivery, &originator, gateway.now).1)
+        .collect();
+    assert_eq!(received, parcels);
 }

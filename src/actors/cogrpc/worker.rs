@@ -9,6 +9,10 @@
 //! - the worker itself fails (panic, the queue unreachable): the actor stops, its supervisor
 //!   starts a fresh one after the restart policy's delay, and the leased job comes back when
 //!   its lease expires. A job that keeps killing workers is dead-lettered by its attempt count.
+//!
+//! Each consumer's supervisor sits under a root of its own: when the supervisor runs out of
+//! restarts it escalates, and the root starts it afresh after its own backoff, for ever (the
+//! subtree is reported failing in `/health` meanwhile). No consumer stays stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +25,16 @@ use crate::actors::mailbox::IncomingCargo;
 use crate::actors::parcel_router::ParcelRouter;
 use crate::backends::queue::{Delivery, QueueName};
 use crate::backends::{BackendError, BackendErrorKind};
+use crate::config::Role;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
+use crate::supervision::faults::FaultPoint;
 use crate::supervision::{protect, ChildLink, RestartCause, RestartPolicy, Supervisor};
 use crate::telemetry::CargoOutcome;
 
 /// The `actor` label of the unwrapping workers.
 pub const ACTOR_NAME: &str = "cargo_unwrapper";
+/// The `actor` label of each consumer's root, and the component's name in `/health`.
+pub const COMPONENT: &str = "cargo_unwrapping";
 /// `stage` label of errors recorded here.
 const STAGE: &str = "cargo_unwrapping";
 
@@ -46,6 +54,8 @@ pub struct UnwrapperSettings {
     /// killing workers) is dead-lettered.
     pub max_attempts: u32,
     pub restart_policy: RestartPolicy,
+    /// How each consumer's root restarts it once `restart_policy` is exhausted.
+    pub root_policy: RestartPolicy,
 }
 
 impl Default for UnwrapperSettings {
@@ -59,6 +69,7 @@ impl Default for UnwrapperSettings {
             max_backoff: Duration::from_secs(15 * 60),
             max_attempts: 10,
             restart_policy: RestartPolicy::default(),
+            root_policy: RestartPolicy::for_root(),
         }
     }
 }
@@ -72,33 +83,59 @@ impl UnwrapperSettings {
     }
 }
 
-/// Starts `settings.consumers` supervised unwrapping workers on the current actix system.
+/// Starts `settings.consumers` supervised unwrapping workers on the current actix system, each
+/// under a root that restarts it when its supervisor escalates.
 pub fn start_cargo_unwrappers(
     router: Arc<ParcelRouter>,
     settings: UnwrapperSettings,
-) -> Vec<Addr<Supervisor<CargoUnwrapper>>> {
+) -> Vec<Addr<Supervisor<Supervisor<CargoUnwrapper>>>> {
     let settings = Arc::new(settings);
-    (0..settings.consumers.max(1))
+    let consumers = settings.consumers.max(1);
+    let context = router.context();
+    let status = context
+        .roles
+        .register(Role::Workers.as_str(), COMPONENT, consumers);
+    let metrics = context.metrics.clone();
+    (0..consumers)
         .map(|_| {
-            let (router, settings) = (Arc::clone(&router), Arc::clone(&settings));
-            let metrics = router.context().metrics.clone();
-            Supervisor::new(
-                ACTOR_NAME,
-                settings.restart_policy.clone(),
-                move |link| CargoUnwrapper {
-                    router: Arc::clone(&router),
-                    settings: Arc::clone(&settings),
-                    link,
-                },
+            let subtree = {
+                let (router, settings, status, metrics) = (
+                    Arc::clone(&router),
+                    Arc::clone(&settings),
+                    Arc::clone(&status),
+                    metrics.clone(),
+                );
+                move |link: ChildLink| {
+                    let (router, worker_settings) = (Arc::clone(&router), Arc::clone(&settings));
+                    Supervisor::new(
+                        ACTOR_NAME,
+                        settings.restart_policy.clone(),
+                        move |link| CargoUnwrapper {
+                            router: Arc::clone(&router),
+                            settings: Arc::clone(&worker_settings),
+                            link,
+                        },
+                        |_| {}, // The root hears of it through the link.
+                    )
+                    .with_metrics(metrics.clone())
+                    .with_status(Arc::clone(&status), true)
+                    .linked(link)
+                }
+            };
+            Supervisor::root(
+                COMPONENT,
+                settings.root_policy.clone(),
+                subtree,
                 |escalation| {
                     tracing::error!(
                         actor = escalation.actor,
                         cause = escalation.cause.as_str(),
-                        "cargo unwrapper keeps failing; no longer restarted"
+                        "cargo unwrapper keeps failing; still retrying at the longest backoff"
                     );
                 },
             )
-            .with_metrics(metrics)
+            .with_metrics(metrics.clone())
+            .with_status(Arc::clone(&status), false)
             .start()
         })
         .collect()
@@ -171,15 +208,26 @@ async fn poll_once(
         .receive(QueueName::IncomingCargo, 1, settings.lease)
         .await?;
     let Some(delivery) = leased.into_iter().next() else {
-        let depth = queue.depth(QueueName::IncomingCargo).await?;
-        let depth = i64::try_from(depth).unwrap_or(i64::MAX);
-        context
-            .metrics
-            .set_mailbox_depth(QueueName::IncomingCargo.as_str(), depth);
-        return Ok(Polled::Idle);
+        return idle(context).await;
     };
+    // Mid-work on purpose: the leased cargo must come back through its lease.
+    context.faults.check(FaultPoint::CargoUnwrap);
     process(&router, &settings, delivery).await?;
     Ok(Polled::Processed)
+}
+
+/// Nothing to lease: report the (empty or all-leased) mailbox's depth.
+async fn idle(context: &crate::actors::gateway::GatewayContext) -> Result<Polled, BackendError> {
+    let depth = context
+        .backends
+        .queue
+        .depth(QueueName::IncomingCargo)
+        .await?;
+    let depth = i64::try_from(depth).unwrap_or(i64::MAX);
+    context
+        .metrics
+        .set_mailbox_depth(QueueName::IncomingCargo.as_str(), depth);
+    Ok(Polled::Idle)
 }
 
 /// Unwraps one leased cargo and settles its lease.

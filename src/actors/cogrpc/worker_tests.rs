@@ -16,6 +16,7 @@ fn quick_settings() -> UnwrapperSettings {
         max_backoff: Duration::ZERO,
         max_attempts: 2,
         restart_policy: RestartPolicy::default(),
+        root_policy: RestartPolicy::for_root(),
     }
 }
 

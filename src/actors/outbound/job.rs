@@ -19,6 +19,7 @@ use crate::actors::mailbox::OutboundParcel;
 use crate::backends::clock::Clock;
 use crate::backends::queue::{DeliveryId, DurableQueue};
 use crate::backends::BackendErrorKind;
+use crate::supervision::faults::{FaultPoint, Faults};
 use crate::telemetry::{DeliveryOutcome, Metrics};
 
 /// The `stage` label of this worker's errors.
@@ -32,6 +33,7 @@ pub struct Engine {
     pub metrics: Metrics,
     pub settings: OutboundSettings,
     pub clock: Arc<dyn Clock>,
+    pub faults: Arc<Faults>,
 }
 
 /// A counted share of a bounded resource; the count goes down when the [`Slot`] is dropped, so
@@ -116,6 +118,9 @@ impl Engine {
 
     /// Runs one attempt for a job and settles it with the mailbox.
     pub async fn run(&self, job: Job) -> Settled {
+        // Destination actors run this inside their panic boundary; a fault here loses the job
+        // with the actor, and its lease brings the parcel back.
+        self.faults.check(FaultPoint::OutboundAttempt);
         if self.is_expired(&job.parcel) {
             return self.drop_expired(&job.id, &job.parcel).await;
         }

@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::actors::gateway::GatewayContext;
 use crate::backends::clock::SystemClock;
 use crate::backends::queue::DurableQueue;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, Role};
 use crate::supervision::ShutdownListener;
 use crate::telemetry::Metrics;
 
@@ -35,7 +36,7 @@ pub mod worker;
 
 pub use job::Engine;
 pub use resolver::{DnsSrvLookup, PohttpResolver, ResolveError, SrvAnswer, SrvLookup, Target};
-pub use worker::OutboundHandle;
+pub use worker::{OutboundHandle, OutboundShared};
 
 /// Parcels leased at once by one worker process, across every destination.
 pub const DEFAULT_MAX_LEASED: usize = 1_024;
@@ -118,21 +119,38 @@ pub enum OutboundError {
 }
 
 /// Starts the worker for a `serve` process with the `workers` role: DNS as configured, routes
-/// from the configuration. Must run inside an actix system.
+/// from the configuration, woken by the producers of `context` and reported in its roles.
+/// Must run inside an actix system.
 pub fn spawn_from_config(
     config: &GatewayConfig,
-    queue: Arc<dyn DurableQueue>,
-    metrics: Metrics,
+    context: &GatewayContext,
     shutdown: ShutdownListener,
 ) -> Result<OutboundHandle, OutboundError> {
     let srv = DnsSrvLookup::new(config.dns_server, config.dnssec)?;
     let settings = OutboundSettings::from_config(config);
     let resolver = PohttpResolver::new(config.pohttp_routes.clone(), Arc::new(srv))
         .with_egress(settings.egress.clone());
-    spawn(queue, resolver, metrics, settings, shutdown)
+    let shared = OutboundShared {
+        wake: Arc::clone(&context.outbound_wake),
+        faults: Arc::clone(&context.faults),
+        status: context.roles.register(Role::Workers.as_str(), COMPONENT, 1),
+    };
+    let queue = Arc::clone(&context.backends.queue);
+    spawn_with(
+        queue,
+        resolver,
+        context.metrics.clone(),
+        settings,
+        shutdown,
+        &shared,
+    )
 }
 
-/// Starts the worker with explicit parts. Must run inside an actix system.
+/// This worker's name in `/health` (under the `workers` role).
+pub const COMPONENT: &str = "outbound_delivery";
+
+/// Starts the worker with explicit parts and a wake-up of its own. Must run inside an actix
+/// system.
 pub fn spawn(
     queue: Arc<dyn DurableQueue>,
     resolver: PohttpResolver,
@@ -140,8 +158,21 @@ pub fn spawn(
     settings: OutboundSettings,
     shutdown: ShutdownListener,
 ) -> Result<OutboundHandle, OutboundError> {
+    let shared = OutboundShared::standalone();
+    spawn_with(queue, resolver, metrics, settings, shutdown, &shared)
+}
+
+/// Starts the worker with explicit parts, sharing `shared` with the rest of the process.
+pub fn spawn_with(
+    queue: Arc<dyn DurableQueue>,
+    resolver: PohttpResolver,
+    metrics: Metrics,
+    settings: OutboundSettings,
+    shutdown: ShutdownListener,
+    shared: &OutboundShared,
+) -> Result<OutboundHandle, OutboundError> {
     let lookup = Arc::new(dns_guard::SystemLookup);
-    spawn_with_lookup(queue, resolver, metrics, settings, shutdown, lookup)
+    spawn_with_parts(queue, resolver, metrics, settings, shutdown, shared, lookup)
 }
 
 /// [`spawn`] with the host lookup of the HTTP client given (tests give one that answers what
@@ -154,6 +185,19 @@ pub fn spawn_with_lookup(
     shutdown: ShutdownListener,
     lookup: Arc<dyn dns_guard::HostLookup>,
 ) -> Result<OutboundHandle, OutboundError> {
+    let shared = OutboundShared::standalone();
+    spawn_with_parts(queue, resolver, metrics, settings, shutdown, &shared, lookup)
+}
+
+fn spawn_with_parts(
+    queue: Arc<dyn DurableQueue>,
+    resolver: PohttpResolver,
+    metrics: Metrics,
+    settings: OutboundSettings,
+    shutdown: ShutdownListener,
+    shared: &OutboundShared,
+    lookup: Arc<dyn dns_guard::HostLookup>,
+) -> Result<OutboundHandle, OutboundError> {
     let client =
         delivery::PohttpClient::new(settings.request_timeout, settings.egress.clone(), lookup)?;
     let engine = Arc::new(Engine {
@@ -163,8 +207,9 @@ pub fn spawn_with_lookup(
         metrics,
         settings,
         clock: Arc::new(SystemClock),
+        faults: Arc::clone(&shared.faults),
     });
-    Ok(worker::Dispatcher::new(engine, shutdown).spawn())
+    Ok(worker::start(engine, shutdown, shared))
 }
 
 #[cfg(test)]

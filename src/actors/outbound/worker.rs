@@ -5,31 +5,48 @@
 //! durable mailbox, visible in `gateway_mailbox_depth`), and a destination never more than
 //! `per_destination_limit()`. A parcel for a full destination goes back to the mailbox for
 //! `busy_retry_after` instead of blocking parcels for other destinations behind it.
+//!
+//! Supervision (DESIGN.md §3): the dispatcher runs as an actor whose loop is a [`protect`]ed
+//! task, under a supervisor, under the subtree's root. Its state (leased parcels, destination
+//! actors) is rebuilt from the mailbox: when the loop panics or a destination escalates, the
+//! loop's state is dropped, its destinations drain (they follow a shutdown trigger the loop
+//! owns), leases run out and the restarted dispatcher leases the parcels again. Producers wake
+//! it through a [`Notify`] that outlives every restart.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::Notify;
+use thiserror::Error;
+use tokio::sync::{mpsc, Notify};
 
 use super::destination::{Deliver, Destination, ACTOR_NAME};
 use super::job::{Engine, Job, Slots, STAGE};
 use super::resolver::normalise_address;
 use crate::actors::mailbox::OutboundParcel;
 use crate::backends::queue::{Delivery, QueueName};
+use crate::supervision::faults::FaultPoint;
+use crate::supervision::status::WorkerStatus;
 use crate::supervision::{
-    send_bounded, try_send_bounded, CurrentChild, RestartPolicy, ShutdownListener, Supervisor,
+    protect, send_bounded_recorded, try_send_bounded, ChildLink, CurrentChild, Escalation,
+    RestartCause, RestartPolicy, Shutdown, ShutdownListener, Supervisor,
 };
 
 const QUEUE: QueueName = QueueName::OutboundParcels;
 /// Longest wait for a supervisor to name its child.
 const SUPERVISOR_TIMEOUT: Duration = Duration::from_secs(1);
+/// The `actor` label of the dispatcher.
+pub const DISPATCHER_ACTOR_NAME: &str = "outbound_dispatcher";
+/// The `actor` label of the root of the outbound subtree.
+pub const ROOT_ACTOR_NAME: &str = "outbound_delivery";
 
 /// Lets producers wake the dispatcher, and callers wait for it to stop.
 pub struct OutboundHandle {
     wake: Arc<Notify>,
-    task: tokio::task::JoinHandle<()>,
+    stopped: Pin<Box<dyn Future<Output = ()>>>,
 }
 
 impl OutboundHandle {
@@ -45,7 +62,129 @@ impl OutboundHandle {
 
     /// Resolves once the dispatcher has stopped (after shutdown was signalled).
     pub async fn stopped(self) {
-        let _ = self.task.await;
+        self.stopped.await;
+    }
+}
+
+/// What the outbound subtree shares with the rest of the process, so that it survives the
+/// subtree's restarts.
+#[derive(Clone)]
+pub struct OutboundShared {
+    /// Producers notify it after publishing; the dispatcher of the moment waits on it.
+    pub wake: Arc<Notify>,
+    pub faults: Arc<crate::supervision::faults::Faults>,
+    /// Whether the dispatcher runs (for `/health`).
+    pub status: Arc<WorkerStatus>,
+}
+
+impl OutboundShared {
+    /// Parts of its own, for a worker alone in its process (tests, tools).
+    pub fn standalone() -> Self {
+        OutboundShared {
+            wake: Arc::new(Notify::new()),
+            faults: Arc::default(),
+            status: Arc::new(WorkerStatus::new(1)),
+        }
+    }
+}
+
+/// Starts the outbound subtree: root, dispatcher supervisor, dispatcher.
+pub(super) fn start(
+    engine: Arc<Engine>,
+    shutdown: ShutdownListener,
+    shared: &OutboundShared,
+) -> OutboundHandle {
+    let metrics = engine.metrics.clone();
+    let status = Arc::clone(&shared.status);
+    let subtree = {
+        let (engine, wake, status) = (engine, Arc::clone(&shared.wake), Arc::clone(&status));
+        move |link: ChildLink| {
+            let (engine, shutdown, wake) =
+                (Arc::clone(&engine), shutdown.clone(), Arc::clone(&wake));
+            let metrics = engine.metrics.clone();
+            Supervisor::new(
+                DISPATCHER_ACTOR_NAME,
+                RestartPolicy::default(),
+                move |link| DispatcherActor {
+                    engine: Arc::clone(&engine),
+                    shutdown: shutdown.clone(),
+                    wake: Arc::clone(&wake),
+                    link,
+                },
+                |_| {}, // The root hears of it through the link.
+            )
+            .with_metrics(metrics)
+            .with_status(Arc::clone(&status), true)
+            .linked(link)
+        }
+    };
+    let root = Supervisor::root(
+        ROOT_ACTOR_NAME,
+        RestartPolicy::for_root(),
+        subtree,
+        |escalation| {
+            tracing::error!(
+                actor = escalation.actor,
+                cause = escalation.cause.as_str(),
+                "outbound delivery keeps failing; still retrying at the longest backoff"
+            );
+        },
+    )
+    .with_metrics(metrics)
+    .with_status(status, false);
+    let stopped = Box::pin(root.stopped());
+    root.start();
+    OutboundHandle {
+        wake: Arc::clone(&shared.wake),
+        stopped,
+    }
+}
+
+/// Why the dispatcher loop gave up (it is then restarted by its supervisor).
+#[derive(Debug, Error)]
+pub enum DispatchError {
+    #[error("the actor of a destination keeps failing ({actor}, {cause})", cause = .cause.as_str())]
+    DestinationEscalated {
+        actor: &'static str,
+        cause: RestartCause,
+    },
+}
+
+/// The supervised actor around the dispatcher loop.
+struct DispatcherActor {
+    engine: Arc<Engine>,
+    shutdown: ShutdownListener,
+    wake: Arc<Notify>,
+    link: ChildLink,
+}
+
+impl Actor for DispatcherActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&self.engine),
+            self.shutdown.clone(),
+            Arc::clone(&self.wake),
+        );
+        ctx.spawn(
+            protect(dispatcher.run())
+                .into_actor(self)
+                .map(|outcome, actor, ctx| {
+                    match outcome {
+                        Ok(Ok(())) => actor.link.completed(),
+                        Ok(Err(error)) => {
+                            tracing::error!(%error, "outbound dispatcher failed");
+                            actor.link.fail(RestartCause::Error);
+                        }
+                        Err(panic) => {
+                            tracing::error!(%panic, "outbound dispatcher panicked");
+                            actor.link.fail(RestartCause::Panic);
+                        }
+                    }
+                    ctx.stop();
+                }),
+        );
     }
 }
 
@@ -55,37 +194,44 @@ struct DestinationEntry {
     slots: Slots,
 }
 
-pub struct Dispatcher {
+/// The dispatcher loop's state: all of it is dropped when the loop fails.
+struct Dispatcher {
     engine: Arc<Engine>,
     slots: Slots,
     destinations: HashMap<String, DestinationEntry>,
+    /// The process's shutdown signal, which ends the loop.
     shutdown: ShutdownListener,
+    /// Followed by this loop's destinations with the process's signal: dropped with the loop,
+    /// so they drain (waiting parcels go back to the mailbox) when the loop dies.
+    scope: Shutdown,
     wake: Arc<Notify>,
+    escalations: mpsc::UnboundedReceiver<Escalation>,
+    escalate: mpsc::UnboundedSender<Escalation>,
 }
 
 impl Dispatcher {
-    pub fn new(engine: Arc<Engine>, shutdown: ShutdownListener) -> Self {
+    fn new(engine: Arc<Engine>, shutdown: ShutdownListener, wake: Arc<Notify>) -> Self {
+        let (escalate, escalations) = mpsc::unbounded_channel();
         Dispatcher {
             slots: Slots::new(engine.settings.max_leased),
             engine,
             destinations: HashMap::new(),
             shutdown,
-            wake: Arc::new(Notify::new()),
+            scope: Shutdown::new(),
+            wake,
+            escalations,
+            escalate,
         }
     }
 
-    /// Runs the dispatcher on the current actix arbiter.
-    pub fn spawn(self) -> OutboundHandle {
-        let wake = Arc::clone(&self.wake);
-        let task = actix_rt::spawn(self.run());
-        OutboundHandle { wake, task }
-    }
-
-    async fn run(mut self) {
+    async fn run(mut self) -> Result<(), DispatchError> {
         let mut shutdown = self.shutdown.clone();
         loop {
             if shutdown.is_shutdown() {
                 break;
+            }
+            if let Ok(escalation) = self.escalations.try_recv() {
+                return Err(escalated(escalation));
             }
             let full_batch = self.poll().await;
             if full_batch {
@@ -96,10 +242,12 @@ impl Dispatcher {
                 () = shutdown.recv() => break,
                 () = tokio::time::sleep(poll_interval) => {}
                 () = self.wake.notified() => {}
+                Some(escalation) = self.escalations.recv() => return Err(escalated(escalation)),
             }
         }
         // Destination actors watch the same signal and drain themselves.
         tracing::info!("outbound delivery dispatcher stopped");
+        Ok(())
     }
 
     /// Leases what fits and dispatches it; true when the batch filled the room it had.
@@ -121,6 +269,10 @@ impl Dispatcher {
             }
         };
         let full = deliveries.len() >= room;
+        if !deliveries.is_empty() {
+            // Mid-work on purpose: the leased parcels must come back through their leases.
+            self.engine.faults.check(FaultPoint::OutboundDispatch);
+        }
         for delivery in deliveries {
             self.dispatch(delivery).await;
         }
@@ -206,10 +358,16 @@ impl Dispatcher {
             return Some(child.clone());
         }
         let supervisor = entry.supervisor.clone();
-        let child = send_bounded(&supervisor, CurrentChild::new(), SUPERVISOR_TIMEOUT)
-            .await
-            .ok()
-            .flatten()?;
+        let child = send_bounded_recorded(
+            &supervisor,
+            CurrentChild::new(),
+            SUPERVISOR_TIMEOUT,
+            &self.engine.metrics,
+            ACTOR_NAME,
+        )
+        .await
+        .ok()
+        .flatten()?;
         if let Some(entry) = self.destinations.get_mut(address) {
             entry.child = Some(child.clone());
         }
@@ -218,29 +376,39 @@ impl Dispatcher {
 
     fn entry(&mut self, address: &str) -> &mut DestinationEntry {
         let engine = &self.engine;
-        let shutdown = &self.shutdown;
+        let shutdown = self.shutdown.clone().or(self.scope.listener());
+        let escalate = &self.escalate;
         self.destinations
             .entry(address.to_owned())
-            .or_insert_with(|| start_destination(address, engine, shutdown))
+            .or_insert_with(|| start_destination(address, engine, shutdown, escalate.clone()))
+    }
+}
+
+fn escalated(escalation: Escalation) -> DispatchError {
+    DispatchError::DestinationEscalated {
+        actor: escalation.actor,
+        cause: escalation.cause,
     }
 }
 
 fn start_destination(
     address: &str,
     engine: &Arc<Engine>,
-    shutdown: &ShutdownListener,
+    shutdown: ShutdownListener,
+    escalate: mpsc::UnboundedSender<Escalation>,
 ) -> DestinationEntry {
     let settings = &engine.settings;
     let factory = {
-        let (address, engine, shutdown) =
-            (address.to_owned(), Arc::clone(engine), shutdown.clone());
+        let (address, engine) = (address.to_owned(), Arc::clone(engine));
         move |link| Destination::new(address.clone(), Arc::clone(&engine), shutdown.clone(), link)
     };
     let on_escalate = {
         let address = address.to_owned();
-        move |escalation: crate::supervision::Escalation| {
-            // The dispatcher notices the stopped supervisor and starts afresh on the next parcel.
+        move |escalation: Escalation| {
+            // The dispatcher is this destination's parent: it fails, and its supervisor
+            // restarts it with every destination afresh after a backoff.
             tracing::error!(destination = %address, cause = escalation.cause.as_str(), "destination actor keeps failing");
+            let _ = escalate.send(escalation);
         }
     };
     let supervisor = Supervisor::new(ACTOR_NAME, RestartPolicy::default(), factory, on_escalate)

@@ -22,8 +22,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{
-    DeadLetter, Delivery, DeliveryId, DurableQueue, OverloadMode, QueueMessage, QueueName,
-    QueueSettings,
+    BlockedObserver, DeadLetter, Delivery, DeliveryId, DurableQueue, OverloadMode, QueueMessage,
+    QueueName, QueueSettings,
 };
 use crate::backends::clock::{Clock, SystemClock};
 use crate::backends::error::BackendError;
@@ -41,6 +41,8 @@ pub struct EmbeddedQueue {
     clock: Arc<dyn Clock>,
     /// Signalled whenever a message leaves a queue, waking blocked publishers.
     room: Notify,
+    /// Hears how long each blocked publisher waited.
+    blocked_opt: Option<BlockedObserver>,
 }
 
 impl EmbeddedQueue {
@@ -67,7 +69,20 @@ impl EmbeddedQueue {
             settings,
             clock,
             room: Notify::new(),
+            blocked_opt: None,
         })
+    }
+
+    /// Reports the time publishers spend waiting for room to `observer`.
+    pub fn with_blocked_observer(mut self, observer_opt: Option<BlockedObserver>) -> Self {
+        self.blocked_opt = observer_opt;
+        self
+    }
+
+    fn record_blocked(&self, queue: QueueName, since_opt: Option<Instant>) {
+        if let (Some(observer), Some(since)) = (&self.blocked_opt, since_opt) {
+            observer.observe(queue, since.elapsed());
+        }
     }
 
     /// Closes the database, waiting for the connection to finish.
@@ -165,22 +180,28 @@ impl DurableQueue for EmbeddedQueue {
         }
         let attributes = encode_attributes(&message.attributes)?;
         let deadline = Instant::now() + limits.block_timeout;
+        // Since when this publisher has been waiting for room, once it has had to.
+        let mut blocked_since_opt = None;
         loop {
             // Register for wake-ups before checking, so a release in between is not missed.
             let released = self.room.notified();
             tokio::pin!(released);
             released.as_mut().enable();
-            if self.try_insert(queue, &message, &attributes).await? {
-                return Ok(());
+            let inserted = self.try_insert(queue, &message, &attributes).await;
+            if !matches!(inserted, Ok(false)) {
+                self.record_blocked(queue, blocked_since_opt);
+                return inserted.map(|_| ());
             }
             let now = Instant::now();
             if limits.overload == OverloadMode::RejectNewest || now >= deadline {
+                self.record_blocked(queue, blocked_since_opt);
                 tracing::warn!(queue = queue.as_str(), "queue full, publish refused");
                 return Err(BackendError::unavailable(format!(
                     "queue {queue} is full ({} messages)",
                     limits.capacity
                 )));
             }
+            blocked_since_opt.get_or_insert(now);
             let wait = (deadline - now).min(BLOCKED_RECHECK);
             let _ = tokio::time::timeout(wait, released).await;
         }
@@ -430,4 +451,46 @@ mod tests {
     }
 
     crate::queue_conformance!(async { Harness::new() });
+
+    #[tokio::test]
+    async fn a_publisher_blocked_on_a_full_queue_reports_its_wait() {
+        use crate::backends::queue::{
+            BlockedObserver, OverloadMode, QueueLimits, QueueMessage, QueueName,
+        };
+        use std::sync::Mutex;
+
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let observer = {
+            let waits = waits.clone();
+            BlockedObserver::new(move |queue, waited| waits.lock().unwrap().push((queue, waited)))
+        };
+        let limits = QueueLimits {
+            capacity: 1,
+            overload: OverloadMode::Block,
+            block_timeout: Duration::from_millis(300),
+            ..QueueLimits::default()
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let queue =
+            EmbeddedQueue::open(&dir.path().join("q.sqlite"), QueueSettings::uniform(limits))
+                .await
+                .expect("open queue")
+                .with_blocked_observer(Some(observer));
+        let q = QueueName::OutboundParcels;
+        queue
+            .publish(q, QueueMessage::new("first"))
+            .await
+            .expect("room");
+        assert!(
+            waits.lock().unwrap().is_empty(),
+            "no wait while there is room"
+        );
+
+        // Full: this one waits out the whole block timeout, then is refused.
+        assert!(queue.publish(q, QueueMessage::new("second")).await.is_err());
+        let recorded = waits.lock().unwrap().clone();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].0, q);
+        assert!(recorded[0].1 >= Duration::from_millis(200), "{recorded:?}");
+    }
 }

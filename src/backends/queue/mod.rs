@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,6 +61,28 @@ pub enum OverloadMode {
     Block,
     /// Fail with `Unavailable` at once.
     RejectNewest,
+}
+
+/// Told how long a publisher waited for room in a full queue ([`OverloadMode::Block`]), so the
+/// wait can be counted (`gateway_mailbox_blocked_seconds_total`) without backends knowing of
+/// metrics.
+#[derive(Clone)]
+pub struct BlockedObserver(Arc<dyn Fn(QueueName, Duration) + Send + Sync>);
+
+impl BlockedObserver {
+    pub fn new(observe: impl Fn(QueueName, Duration) + Send + Sync + 'static) -> Self {
+        BlockedObserver(Arc::new(observe))
+    }
+
+    pub fn observe(&self, queue: QueueName, waited: Duration) {
+        (self.0)(queue, waited);
+    }
+}
+
+impl fmt::Debug for BlockedObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlockedObserver")
+    }
 }
 
 /// Bounds of one queue.
