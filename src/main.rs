@@ -69,6 +69,7 @@ struct InspectArgs {
     #[arg(long = "plaintext", value_name = "FILE")]
     plaintext: Option<PathBuf>,
     /// An identity public key (SPKI DER) that may have signed a registration authorisation.
+    /// Without it (or `--trust`), a PNRA is described but its signature is not checked.
     #[arg(long = "signer-key", value_name = "SPKI.der")]
     signer_keys: Vec<PathBuf>,
     /// Skip recognition and read the artifact as this kind (e.g. `parcel`, `pnra`).

@@ -118,17 +118,32 @@ pub enum TelemetryError {
 }
 
 /// Installs the global tracing subscriber: `RUST_LOG` when set (full filter syntax), else
-/// `level` for everything.
+/// `level` for everything. Logs go to stderr, so stdout stays for what commands print; they are
+/// coloured only on a terminal, and never under `NO_COLOR`, so files and pipes get plain text.
 pub fn init_tracing(level: LogLevel, format: LogFormat) -> Result<(), TelemetryError> {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_str()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let ansi = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
     result.map_err(|error| TelemetryError::Tracing(error.to_string()))
+}
+
+/// Colour codes only help a person at a terminal; <https://no-color.org> says a non-empty
+/// `NO_COLOR` turns them off even there.
+fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// The gateway's metrics, registered in their own registry (not the process-global one, so tests
@@ -345,6 +360,16 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+        assert!(!use_colour(false, Some(OsStr::new("1"))));
+    }
 
     #[test]
     fn every_metric_is_encoded_with_its_labels() -> Result<(), TelemetryError> {

@@ -6,13 +6,18 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use chrono::{Duration, Utc};
+use serde_json::Value;
 
 use awala_gateway::protocols::awala::keys::{HashAlgorithm, IdentityPrivateKey};
 use awala_gateway::protocols::awala::messages::Recipient;
 use awala_gateway::protocols::awala::pki::{
-    issue_gateway_certificate, self_issue_identity_certificate,
+    issue_gateway_certificate, self_issue_identity_certificate, Certificate,
 };
 use awala_gateway::protocols::awala::ramf::{Cargo, MessageDraft};
+
+mod support;
+
+use support::{harness, manifest::repository_root};
 
 fn inspect(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
@@ -124,4 +129,128 @@ fn usage_errors_exit_two() {
             .code(),
         Some(2)
     );
+}
+
+/// What relaynet-core produces (`tests/interop/vectors`), and the instant it produced it at:
+/// its PNRAs expire ten seconds later, so checks run `--at` that instant.
+fn relaynet_core_vectors() -> (tempfile::TempDir, String) {
+    let setup = Command::new("bash")
+        .arg(repository_root().join("tests/interop/setup.sh"))
+        .status()
+        .expect("run setup.sh");
+    assert!(setup.success(), "npm setup failed");
+    let dir = tempfile::tempdir().unwrap();
+    harness::relaynet_core_generate(dir.path());
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let created_at = manifest["created_at"].as_str().unwrap().to_string();
+    (dir, created_at)
+}
+
+fn certificate_at(path: &Path) -> Certificate {
+    Certificate::from_der(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {output:?}"))
+}
+
+#[test]
+fn relaynet_core_pnr_shows_both_certificates_and_the_session_key() {
+    let (dir, at) = relaynet_core_vectors();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().to_string();
+    let private_gateway = certificate_at(&dir.path().join("certs/pg.der"));
+    let internet_gateway = certificate_at(&dir.path().join("certs/ig.der"));
+
+    let output = inspect(&[&path("pnr.der"), "--at", &at], None);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pnr = json(&output);
+    assert_eq!(pnr["type"], "pnr");
+    assert_eq!(pnr["private_node_id"], private_gateway.subject_id());
+    assert_eq!(pnr["gateway_id"], internet_gateway.subject_id());
+    let node_certificate = &pnr["private_node_certificate"];
+    assert_eq!(node_certificate["subject_id"], private_gateway.subject_id());
+    assert_eq!(node_certificate["issuer_id"], internet_gateway.subject_id());
+    let gateway_certificate = &pnr["gateway_certificate"];
+    assert_eq!(
+        gateway_certificate["subject_id"],
+        internet_gateway.subject_id()
+    );
+    assert_eq!(
+        gateway_certificate["issuer_id"],
+        internet_gateway.subject_id()
+    );
+    assert_eq!(gateway_certificate["is_ca"], true);
+    for (described, certificate) in [
+        (node_certificate, &private_gateway),
+        (gateway_certificate, &internet_gateway),
+    ] {
+        let date = |field: &str| {
+            chrono::DateTime::parse_from_rfc3339(described[field].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(date("not_before"), certificate.not_before());
+        assert_eq!(date("not_after"), certificate.not_after());
+    }
+    assert_eq!(pnr["internet_address"], "gateway.example.com");
+    assert_eq!(pnr["session_key_id"].as_str().map(str::len), Some(16));
+    assert_eq!(pnr["session_key_curve"], "P-256");
+
+    let output = inspect(&[&path("pnr-without-session-key.der"), "--at", &at], None);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pnr = json(&output);
+    assert_eq!(pnr["private_node_id"], private_gateway.subject_id());
+    assert_eq!(pnr["session_key_id"], Value::Null);
+    assert_eq!(pnr["session_key_curve"], Value::Null);
+}
+
+#[test]
+fn relaynet_core_pnra_is_valid_unchecked_or_invalid_by_the_key_given() {
+    let (dir, at) = relaynet_core_vectors();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().to_string();
+    let gateway_id = certificate_at(&dir.path().join("certs/ig.der"))
+        .subject_id()
+        .to_string();
+    // The private gateway's key did not sign the authorisation.
+    let private_gateway = certificate_at(&dir.path().join("certs/pg.der"));
+    std::fs::write(
+        dir.path().join("pg.spki.der"),
+        private_gateway.subject_public_key().spki_der(),
+    )
+    .unwrap();
+
+    let output = inspect(&[&path("pnra.der"), "--at", &at], None);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pnra = json(&output);
+    assert_eq!(pnra["type"], "pnra");
+    assert_eq!(pnra["signature"], "not checked (no --signer-key)");
+    assert!(pnra["expiry_date"].is_string(), "{pnra}");
+
+    let right_key = path("keys/ig-identity.spki.der");
+    let output = inspect(
+        &[&path("pnra.der"), "--at", &at, "--signer-key", &right_key],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pnra = json(&output);
+    assert_eq!(pnra["signature"], "valid");
+    assert_eq!(pnra["signer_id"], gateway_id.as_str());
+
+    let wrong_key = path("pg.spki.der");
+    let output = inspect(
+        &[&path("pnra.der"), "--at", &at, "--signer-key", &wrong_key],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("invalid:"));
+    assert_eq!(
+        json(&output)["signature"],
+        "does not verify with the given keys"
+    );
+
+    // Without a key the expiry still counts.
+    let output = inspect(&[&path("pnra-expired.der"), "--at", &at], None);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("expired"));
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub mod clock;
+pub mod data_dir;
 pub mod error;
 pub mod keys;
 pub mod metadata;
@@ -111,8 +112,8 @@ impl Backends {
         options: BackendOptions,
     ) -> Result<Backends, BackendError> {
         let urls = urls.resolved(data_dir);
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| BackendError::from_io(&format!("creating {}", data_dir.display()), e))?;
+        data_dir::prepare(data_dir)
+            .map_err(|e| BackendError::from_io(&format!("preparing {}", data_dir.display()), e))?;
         // Keys first: a world-readable key file must stop start-up before anything is written.
         let sealer: Arc<dyn KeySealer> = Arc::new(FileKeySealer::open(data_dir)?);
         let metadata: Arc<dyn MetadataStore> = match scheme_of(&urls.database_url)? {

@@ -130,7 +130,9 @@ impl IndexWrites for StatementIndex {
 #[cfg(test)]
 mod tests {
     //! Runs only when `AWALA_TEST_POSTGRES_URL` is set (e.g. `postgres://postgres@127.0.0.1/test`);
-    //! each test gets a schema of its own, dropped afterwards.
+    //! each test gets a schema of its own, dropped afterwards. Without it the tests are skipped
+    //! on a developer's machine, but fail under CI (`CI` set), where a skip would pass unseen.
+    use std::ffi::OsStr;
     use std::sync::Arc;
 
     use super::PostgresMetadataStore;
@@ -163,8 +165,21 @@ mod tests {
         }
     }
 
+    const URL_VARIABLE: &str = "AWALA_TEST_POSTGRES_URL";
+
+    /// CI services set `CI` (usually to `true`); an empty value counts as unset.
+    fn running_in_ci(ci: Option<&OsStr>) -> bool {
+        ci.is_some_and(|value| !value.is_empty())
+    }
+
     async fn open() -> (Option<Schema>, Option<Arc<dyn MetadataStore>>) {
-        let Ok(url) = std::env::var("AWALA_TEST_POSTGRES_URL") else {
+        let Ok(url) = std::env::var(URL_VARIABLE) else {
+            assert!(
+                !running_in_ci(std::env::var_os("CI").as_deref()),
+                "CI is set but {URL_VARIABLE} is not: set it to a PostgreSQL URL (e.g. \
+                 postgres://postgres@127.0.0.1:5432/test, as scripts/test.sh does) so the \
+                 PostgreSQL conformance suite runs instead of being skipped"
+            );
             return (None, None);
         };
         let name = format!("awala_test_{}", uuid::Uuid::new_v4().simple());
@@ -180,4 +195,47 @@ mod tests {
     }
 
     crate::metadata_conformance!(open(), optional);
+
+    /// Runs one conformance test of this binary in a child process, with `CI` as given and no
+    /// database URL.
+    fn run_without_url(ci: Option<&str>) -> std::process::Output {
+        let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        command
+            .args([
+                "backends::metadata::postgres::tests::config_items",
+                "--exact",
+                "--nocapture",
+            ])
+            .env_remove(URL_VARIABLE)
+            .env_remove("CI");
+        if let Some(ci) = ci {
+            command.env("CI", ci);
+        }
+        command.output().expect("run the test binary")
+    }
+
+    #[test]
+    fn without_a_url_the_suite_fails_under_ci_and_is_skipped_elsewhere() {
+        let output = run_without_url(Some("true"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "{text}");
+        assert!(text.contains("set it to a PostgreSQL URL"), "{text}");
+
+        let output = run_without_url(None);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{text}");
+        assert!(text.contains("skipped"), "{text}");
+    }
+
+    #[test]
+    fn ci_means_a_non_empty_ci_variable() {
+        assert!(running_in_ci(Some(OsStr::new("true"))));
+        assert!(running_in_ci(Some(OsStr::new("1"))));
+        assert!(!running_in_ci(Some(OsStr::new(""))));
+        assert!(!running_in_ci(None));
+    }
 }

@@ -8,7 +8,7 @@ use crate::protocols::awala::cms::{
     self, SignedDataVerified, HANDSHAKE_NONCE_SIGNATURE_OID, PARCEL_DELIVERY_SIGNATURE_OID,
 };
 use crate::protocols::awala::error::ProtocolErrorKind;
-use crate::protocols::awala::keys::{EcCurve, HashAlgorithm};
+use crate::protocols::awala::keys::HashAlgorithm;
 use crate::protocols::awala::pki::{build_certification_path, Certificate};
 
 pub(super) fn inspect_signed_data(
@@ -101,7 +101,7 @@ pub(super) fn decrypt(
     );
     report.set(
         &format!("{prefix}curve"),
-        curve_name(info.originator_key.public_key.curve()),
+        report::curve(info.originator_key.public_key.curve()),
     );
     if options.session_keys.is_empty() {
         return Ok(None);
@@ -167,14 +167,6 @@ fn hash_name(hash: HashAlgorithm) -> &'static str {
         HashAlgorithm::Sha256 => "sha256",
         HashAlgorithm::Sha384 => "sha384",
         HashAlgorithm::Sha512 => "sha512",
-    }
-}
-
-fn curve_name(curve: EcCurve) -> &'static str {
-    match curve {
-        EcCurve::P256 => "P-256",
-        EcCurve::P384 => "P-384",
-        EcCurve::P521 => "P-521",
     }
 }
 

@@ -93,18 +93,7 @@ pub(super) fn inspect(
             }),
         ArtifactKind::Pnr => PrivateNodeRegistration::decode(bytes)
             .map_err(message_verdict)
-            .map(|pnr| {
-                report.set(
-                    "private_node_certificate_sha256",
-                    report::digest(&pnr.private_node_certificate_der),
-                );
-                report.set(
-                    "gateway_certificate_sha256",
-                    report::digest(&pnr.gateway_certificate_der),
-                );
-                report.set("internet_address", pnr.internet_gateway_internet_address);
-                describe_session_key(pnr.session_key.as_ref(), report);
-            }),
+            .and_then(|pnr| describe_pnr(&pnr, report)),
         ArtifactKind::NodeConnectionParams => NodeConnectionParams::decode(bytes)
             .map_err(message_verdict)
             .map(|params| {
@@ -128,6 +117,8 @@ pub(super) fn inspect(
 }
 
 /// Describes a PNRA and checks its signature with the given keys or trusted certificates.
+/// Without any, the signature cannot be checked, which says nothing against the PNRA: it is
+/// described, and only its expiry decides the verdict.
 fn inspect_pnra(
     bytes: &[u8],
     options: &InspectOptions<'_>,
@@ -149,23 +140,65 @@ fn inspect_pnra(
         )
         .collect();
     if keys.is_empty() {
-        return Err(Verdict::Invalid(
-            "the signature of an authorisation can only be checked with the gateway's key"
-                .to_string(),
-        ));
+        report.set("signature", "not checked (no --signer-key)");
+        if pnra.expiry_date < options.now {
+            return Err(message_verdict(MessageError::Expired {
+                what: "pnra",
+                expiry: pnra.expiry_date,
+            }));
+        }
+        return Ok(());
     }
     let mut last_error = None;
     for key in &keys {
         match PrivateNodeRegistrationAuthorization::deserialize_and_verify(bytes, key, options.now)
         {
             Ok(_) => {
+                report.set("signature", "valid");
                 report.set("signer_id", key.node_id());
                 return Ok(());
+            }
+            // Expiry is checked after the signature, so this key did sign it.
+            Err(error @ MessageError::Expired { .. }) => {
+                report.set("signature", "valid");
+                report.set("signer_id", key.node_id());
+                return Err(message_verdict(error));
             }
             Err(error) => last_error = Some(error),
         }
     }
+    report.set("signature", "does not verify with the given keys");
     Err(last_error.map(message_verdict).unwrap_or(Verdict::Valid))
+}
+
+/// The digests the interop manifest compares, then both certificates described as other
+/// artifacts describe theirs, so operators see who registered with whom and until when.
+fn describe_pnr(pnr: &PrivateNodeRegistration, report: &mut Report) -> Result<(), Verdict> {
+    report.set(
+        "private_node_certificate_sha256",
+        report::digest(&pnr.private_node_certificate_der),
+    );
+    report.set(
+        "gateway_certificate_sha256",
+        report::digest(&pnr.gateway_certificate_der),
+    );
+    report.set(
+        "internet_address",
+        pnr.internet_gateway_internet_address.as_str(),
+    );
+    describe_session_key(pnr.session_key.as_ref(), report);
+    let private_node = Certificate::from_der(&pnr.private_node_certificate_der)
+        .map_err(|error| Verdict::Malformed(format!("private node certificate: {error}")))?;
+    let gateway = Certificate::from_der(&pnr.gateway_certificate_der)
+        .map_err(|error| Verdict::Malformed(format!("gateway certificate: {error}")))?;
+    report.set("private_node_id", private_node.subject_id());
+    report.set(
+        "private_node_certificate",
+        report::certificate(&private_node),
+    );
+    report.set("gateway_id", gateway.subject_id());
+    report.set("gateway_certificate", report::certificate(&gateway));
+    Ok(())
 }
 
 fn describe_session_key(session_key: Option<&SessionKey>, report: &mut Report) {
@@ -176,10 +209,12 @@ fn describe_session_key(session_key: Option<&SessionKey>, report: &mut Report) {
                 "session_public_key_sha256",
                 report::digest(key.public_key.spki_der()),
             );
+            report.set("session_key_curve", report::curve(key.public_key.curve()));
         }
         None => {
             report.set("session_key_id", Value::Null);
             report.set("session_public_key_sha256", Value::Null);
+            report.set("session_key_curve", Value::Null);
         }
     }
 }

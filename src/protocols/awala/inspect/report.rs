@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 use super::ArtifactKind;
-use crate::protocols::awala::keys::sha256;
+use crate::protocols::awala::keys::{sha256, EcCurve};
 use crate::protocols::awala::pki::Certificate;
 
 pub(super) struct Report(Map<String, Value>);
@@ -36,6 +36,14 @@ pub(super) fn digest(bytes: &[u8]) -> Value {
 
 pub(super) fn digests<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Value {
     Value::Array(items.into_iter().map(digest).collect())
+}
+
+pub(super) fn curve(curve: EcCurve) -> &'static str {
+    match curve {
+        EcCurve::P256 => "P-256",
+        EcCurve::P384 => "P-384",
+        EcCurve::P521 => "P-521",
+    }
 }
 
 /// The fields operators look at first in a certificate.
