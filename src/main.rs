@@ -135,6 +135,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
+    let stop = StopSignal::install().context("watching stop signals")?;
     let secret = |value: &Option<awala_gateway::config::Secret>| {
         value.as_ref().map(|secret| secret.expose().to_owned())
     };
@@ -184,7 +185,7 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     for role in &config.roles {
         context.roles.register_role(role.as_str());
     }
-    // Every server stops itself on SIGINT/SIGTERM, draining in-flight requests first.
+    // On SIGINT/SIGTERM every server is stopped, draining in-flight requests first.
     let mut servers: Vec<(&'static str, actix_web::dev::Server)> = Vec::new();
     let admin = admin::bind(context.clone(), config.listen.admin)
         .with_context(|| format!("binding admin to {}", config.listen.admin))?;
@@ -195,10 +196,10 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         // Collection sockets outlive requests: tell them to go (1001) as soon as a stop
         // signal arrives, while actix-web drains the rest.
         let collections = state.collections.clone();
+        let stop = stop.clone();
         actix_web::rt::spawn(async move {
-            if wait_for_stop_signal().await.is_ok() {
-                collections.close_all(PowebCloseReason::GoingAway);
-            }
+            stop.wait().await;
+            collections.close_all(PowebCloseReason::GoingAway);
         });
         let server = poweb::bind(state, config.listen.poweb)
             .with_context(|| format!("binding poweb to {}", config.listen.poweb))?;
@@ -239,16 +240,18 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         // Hourly: session keys no reply can still use go (DESIGN §6); ends with the runtime.
         cogrpc::session_key_housekeeping::spawn_housekeeping(context.clone());
     }
+    let handles: Vec<actix_web::dev::ServerHandle> =
+        servers.iter().map(|(_, server)| server.handle()).collect();
+    let http_stop = stop.clone();
+    actix_web::rt::spawn(async move {
+        http_stop.wait().await;
+        // Graceful: each drains its requests for up to its shutdown timeout.
+        futures::future::join_all(handles.iter().map(|handle| handle.stop(true))).await;
+    });
     let cogrpc_run = async move {
         match cogrpc_opt {
             Some(server) => server
-                .serve(async {
-                    // Without the signal handler, only actix-web's own handling stops us.
-                    if let Err(error) = wait_for_stop_signal().await {
-                        tracing::warn!(%error, "cannot watch stop signals for cogrpc");
-                        std::future::pending::<()>().await;
-                    }
-                })
+                .serve(stop.wait())
                 .await
                 .context("running the cogrpc server"),
             None => Ok(()),
@@ -286,12 +289,36 @@ fn test_faults() -> anyhow::Result<Faults> {
     Ok(faults)
 }
 
-/// Resolves on SIGINT or SIGTERM (the signals actix-web stops on).
-async fn wait_for_stop_signal() -> std::io::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result,
-        _ = terminate.recv() => Ok(()),
+/// The one owner of SIGINT and SIGTERM, installed before anything listens. A tokio handler
+/// replaces the default action and a handler registered later never sees an earlier signal, so
+/// each server watching for itself (as actix-web does) loses a signal that arrives while the
+/// servers are still starting, and the process runs on.
+#[derive(Clone)]
+struct StopSignal {
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
+impl StopSignal {
+    fn install() -> std::io::Result<StopSignal> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let (sender, stopped) = tokio::sync::watch::channel(false);
+        actix_web::rt::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            tracing::info!("stop signal received");
+            let _ = sender.send(true);
+        });
+        Ok(StopSignal { stopped })
+    }
+
+    /// Resolves once a stop signal has arrived (at once if one already has).
+    async fn wait(&self) {
+        let mut stopped = self.stopped.clone();
+        let _ = stopped.wait_for(|stopped| *stopped).await;
     }
 }
 

@@ -39,6 +39,8 @@ pub fn bind(context: Arc<GatewayContext>, listen: SocketAddr) -> std::io::Result
             .route("/health", web::get().to(health))
     })
     .workers(1)
+    // `serve` owns the stop signals and stops every server itself.
+    .disable_signals()
     .bind(listen)?;
     let addresses = server.addrs();
     Ok(AdminServer {

@@ -186,7 +186,9 @@ pub fn spawn_with_lookup(
     lookup: Arc<dyn dns_guard::HostLookup>,
 ) -> Result<OutboundHandle, OutboundError> {
     let shared = OutboundShared::standalone();
-    spawn_with_parts(queue, resolver, metrics, settings, shutdown, &shared, lookup)
+    spawn_with_parts(
+        queue, resolver, metrics, settings, shutdown, &shared, lookup,
+    )
 }
 
 fn spawn_with_parts(

@@ -21,7 +21,7 @@ const BINDING: Binding = Binding::Pohttp;
 /// A bound PoHTTP server.
 pub type PohttpServer = BoundServer;
 
-/// Binds the PoHTTP server on `listen`; it handles SIGINT/SIGTERM like PoWeb's.
+/// Binds the PoHTTP server on `listen`; it stops like PoWeb's.
 pub fn bind(state: PohttpState, listen: SocketAddr) -> std::io::Result<PohttpServer> {
     let edge = state.edge;
     bind_routed(state, listen, edge, dispatch)

@@ -32,7 +32,7 @@ pub(crate) const UNROUTED: &str = "unrouted";
 /// `endpoint` label of requests the load shield refused before routing.
 const SHED: &str = "shed";
 const BINDING: Binding = Binding::Poweb;
-/// How long in-flight requests may finish after SIGINT/SIGTERM.
+/// How long in-flight requests may finish once the server is told to stop.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// Server workers (threads). Handlers are short; two keep one busy RSA signature from
 /// stalling health checks without multiplying memory on large machines.
@@ -73,8 +73,8 @@ pub struct BoundServer {
 /// A bound PoWeb server.
 pub type PowebServer = BoundServer;
 
-/// Binds the PoWeb server on `listen`. The returned server handles SIGINT and SIGTERM itself:
-/// it stops accepting, lets requests finish for up to ten seconds, then resolves.
+/// Binds the PoWeb server on `listen`. It watches no signals (`serve` owns them); stopped through
+/// its handle, it stops accepting, lets requests finish for up to ten seconds, then resolves.
 pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServer> {
     let edge = HttpEdgeLimits::from_limits(&state.gateway.limits);
     bind_routed(state, listen, edge, dispatch)
@@ -107,6 +107,8 @@ where
             ))
     })
     .workers(WORKERS)
+    // `serve` owns the stop signals and stops every server itself.
+    .disable_signals()
     .client_request_timeout(edge.header_timeout)
     .client_disconnect_timeout(edge.disconnect_timeout)
     .keep_alive(KEEP_ALIVE)
