@@ -319,7 +319,8 @@ fn unwrap(c: &mut Criterion) {
 /// 8 MiB of parcels stored for one private gateway, collected whole with a fresh CCA per
 /// iteration (built in the untimed setup); the stream is drained as a courier would.
 fn collect(c: &mut Criterion) {
-    let runtime = runtime();
+    // Each call is an actor, started on the current thread's arbiter, as in `serve`.
+    let runtime = actix_rt::System::new();
     let (gateway, pg) = runtime.block_on(async {
         let gateway = Gateway::start().await;
         let pg = PrivateGateway::register(&gateway).await;

@@ -32,4 +32,26 @@ fn serve_cargo_collection_with_the_js_cogrpc_client() {
             "parcels stay until acknowledged",
         ],
     );
+    // Successful calls are counted once their stream ends, with their duration.
+    let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+        .expect("metrics");
+    let text = String::from_utf8(metrics.body).expect("utf-8");
+    let ok_calls = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                r#"gateway_requests_total{binding="cogrpc",endpoint="collect_cargo",outcome="ok"} "#,
+            )
+        })
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(
+        ok_calls.unwrap_or(0) >= 1,
+        "no successful call counted:\n{text}"
+    );
+    assert!(
+        text.contains(
+            r#"gateway_request_duration_seconds_count{binding="cogrpc",endpoint="collect_cargo"}"#
+        ),
+        "{text}"
+    );
 }

@@ -68,7 +68,10 @@ pub async fn collect_cargo(
                 start_with_capacity(call, 1);
             });
         }
-        None => tracing::error!("CollectCargo called outside an actix system"),
+        None => {
+            tracing::error!("CollectCargo called outside an actix system");
+            drop(call);
+        }
     }
     match answer.await {
         Ok(Ok(())) => Ok(Box::pin(futures::stream::unfold(

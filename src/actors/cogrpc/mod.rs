@@ -14,6 +14,7 @@
 //! - [`unwrap`]: what one cargo does once decrypted: parcels routed, PCAs honoured.
 //! - [`worker`]: the supervised actors that lease cargo from the mailbox and unwrap it.
 
+pub mod call_record;
 pub mod cargo_batcher;
 pub mod cargo_builder;
 pub mod cca_authorization;

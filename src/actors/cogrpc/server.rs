@@ -21,6 +21,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::call_record::{CallRecord, Recorded};
 use super::collect::{collect_cargo, CollectStream};
 use super::connection_limits::{hold, limit_incoming, CallGuard, CogrpcConnectInfo};
 use super::deliver::{deliver_cargo, DeliverStream};
@@ -92,24 +93,16 @@ impl CargoRelay for CargoRelayService {
         request: Request<Streaming<CargoDeliveryAck>>,
     ) -> Result<Response<Self::CollectCargoStream>, Status> {
         let guard = self.admit(&request)?;
+        let record = CallRecord::start(self.context.metrics.clone(), CogrpcEndpoint::CollectCargo);
         let context = Arc::clone(&self.context);
-        let result = collect_cargo(context, request.metadata())
-            .await
-            .map(|cargo| hold(cargo, guard));
-        if let Err(status) = &result {
-            // Successful calls are counted where their stream ends.
-            let outcome = match status.code() {
-                tonic::Code::Unavailable => RequestOutcome::Unavailable,
-                tonic::Code::Internal | tonic::Code::Unknown => RequestOutcome::ServerError,
-                _ => RequestOutcome::ClientError,
-            };
-            self.context.metrics.record_request(
-                Binding::Cogrpc,
-                CogrpcEndpoint::CollectCargo.name(),
-                outcome,
-                std::time::Duration::ZERO,
-            );
-        }
+        let result = match collect_cargo(context, request.metadata()).await {
+            // Counted, with its duration, once its stream is done.
+            Ok(cargo) => Ok(hold(Recorded::new(cargo, record), guard)),
+            Err(status) => {
+                record.fail(&status);
+                Err(status)
+            }
+        };
         result.map(Response::new)
     }
 }
