@@ -15,14 +15,8 @@ use awala_gateway::actors::load_shield::LoadShield;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::config::LimitsConfig;
-use awala_gateway::protocols::awala::keys::HashAlgorithm;
-use awala_gateway::protocols::awala::messages::{ParcelDelivery, Recipient};
-use awala_gateway::protocols::awala::pki::{
-    issue_delivery_authorization, issue_endpoint_certificate,
-};
-use awala_gateway::protocols::awala::ramf::{MessageDraft, Parcel};
-use chrono::Utc;
-use collection::{key, Harness, PrivateGateway, KEEP_ALIVE};
+use awala_gateway::protocols::awala::messages::ParcelDelivery;
+use collection::{parcel_for, Harness, KEEP_ALIVE};
 use edge::*;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -30,40 +24,6 @@ use tokio_tungstenite::tungstenite::Message;
 const PING_INTERVAL: Duration = Duration::from_secs(2);
 const FLOOD: Duration = Duration::from_secs(8);
 const FLOODERS: u8 = 32;
-
-/// A parcel from an Internet peer for an endpoint behind `pg`.
-fn parcel_for(pg: &PrivateGateway) -> Vec<u8> {
-    let (endpoint_key, peer_key) = (key(3), key(4));
-    let (start, end) = (pg.certificate.not_before(), pg.certificate.not_after());
-    let endpoint = issue_endpoint_certificate(
-        &endpoint_key.public_key(),
-        pg.key,
-        Some(&pg.certificate),
-        start,
-        end,
-    )
-    .expect("endpoint certificate");
-    let pda =
-        issue_delivery_authorization(&peer_key.public_key(), endpoint_key, &endpoint, start, end)
-            .expect("pda");
-    let draft = MessageDraft::new(
-        Recipient {
-            id: endpoint.subject_id().to_owned(),
-            internet_address: None,
-        },
-        b"sent during the flood".to_vec(),
-        Utc::now(),
-        3_600,
-    );
-    Parcel::serialize(
-        &draft,
-        peer_key,
-        &pda,
-        &[endpoint, pg.certificate.clone()],
-        HashAlgorithm::Sha256,
-    )
-    .expect("parcel")
-}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -98,7 +58,7 @@ async fn pings_and_deliveries_go_on_while_registrations_flood() {
     actix_rt::spawn(pohttp.server);
 
     let pg = harness.private_gateway(0);
-    let parcel = parcel_for(&pg);
+    let parcel = parcel_for(&pg, b"sent during the flood");
     let mut socket = harness.collect(KEEP_ALIVE, &[&pg]).await;
 
     // The flood: each flooder is its own source address, posting pre-registrations (one RSA

@@ -4,8 +4,9 @@
 //! HTTP client's host lookups) so that a "hostile" name can resolve to 127.0.0.1; "trap"
 //! listeners on 127.0.0.1 count the connections that must never happen.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -28,6 +29,7 @@ use awala_gateway::backends::queue::{DurableQueue, EmbeddedQueue, QueueName, Que
 use awala_gateway::config::{GatewayConfig, RouteUrl};
 use awala_gateway::supervision::Shutdown;
 use awala_gateway::telemetry::Metrics;
+use support::wait::eventually;
 
 const QUEUE: QueueName = QueueName::OutboundParcels;
 /// A name the fake DNS resolves to 127.0.0.1, as an attacker's zone would.
@@ -292,22 +294,6 @@ impl Worker {
 
     fn srv_asked(&self) -> Vec<String> {
         self.srv.asked.lock().unwrap().clone()
-    }
-}
-
-/// Waits (up to 20 s) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -3,7 +3,6 @@
 //! depth, requests received, metrics) with a generous deadline, never for a fixed time.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +23,7 @@ use awala_gateway::backends::queue::{DurableQueue, EmbeddedQueue, QueueName, Que
 use awala_gateway::config::{GatewayConfig, RouteUrl};
 use awala_gateway::supervision::{DrainOutcome, Shutdown};
 use awala_gateway::telemetry::Metrics;
+use support::wait::eventually;
 
 mod support;
 
@@ -277,22 +277,6 @@ fn parcel(id: &str, expires_in: chrono::Duration) -> OutboundParcel {
 
 fn hour() -> chrono::Duration {
     chrono::Duration::hours(1)
-}
-
-/// Waits (up to 20 s) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 // === tests ===

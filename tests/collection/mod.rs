@@ -112,41 +112,7 @@ impl Harness {
     /// Stores a new parcel for an endpoint behind `pg` as an Internet peer would; returns its
     /// serialisation.
     pub async fn store_parcel(&self, pg: &PrivateGateway) -> Vec<u8> {
-        let (endpoint_key, peer_key) = (key(3), key(4));
-        let (start, end) = (pg.certificate.not_before(), pg.certificate.not_after());
-        let endpoint = issue_endpoint_certificate(
-            &endpoint_key.public_key(),
-            pg.key,
-            Some(&pg.certificate),
-            start,
-            end,
-        )
-        .expect("endpoint certificate");
-        let pda = issue_delivery_authorization(
-            &peer_key.public_key(),
-            endpoint_key,
-            &endpoint,
-            start,
-            end,
-        )
-        .expect("pda");
-        let draft = MessageDraft::new(
-            Recipient {
-                id: endpoint.subject_id().to_owned(),
-                internet_address: None,
-            },
-            b"the payload".to_vec(),
-            Utc::now(),
-            3_600,
-        );
-        let parcel = Parcel::serialize(
-            &draft,
-            peer_key,
-            &pda,
-            &[endpoint, pg.certificate.clone()],
-            HashAlgorithm::Sha256,
-        )
-        .expect("parcel");
+        let parcel = parcel_for(pg, b"the payload");
         self.router
             .route_from_internet(Bytes::from(parcel.clone()), Utc::now())
             .await
@@ -191,6 +157,40 @@ impl Harness {
         send_binary(&mut socket, response.encode().expect("encode")).await;
         socket
     }
+}
+
+/// A parcel from an Internet peer, carrying `payload`, for an endpoint behind `pg`.
+pub fn parcel_for(pg: &PrivateGateway, payload: &[u8]) -> Vec<u8> {
+    let (endpoint_key, peer_key) = (key(3), key(4));
+    let (start, end) = (pg.certificate.not_before(), pg.certificate.not_after());
+    let endpoint = issue_endpoint_certificate(
+        &endpoint_key.public_key(),
+        pg.key,
+        Some(&pg.certificate),
+        start,
+        end,
+    )
+    .expect("endpoint certificate");
+    let pda =
+        issue_delivery_authorization(&peer_key.public_key(), endpoint_key, &endpoint, start, end)
+            .expect("pda");
+    let draft = MessageDraft::new(
+        Recipient {
+            id: endpoint.subject_id().to_owned(),
+            internet_address: None,
+        },
+        payload.to_vec(),
+        Utc::now(),
+        3_600,
+    );
+    Parcel::serialize(
+        &draft,
+        peer_key,
+        &pda,
+        &[endpoint, pg.certificate.clone()],
+        HashAlgorithm::Sha256,
+    )
+    .expect("parcel")
 }
 
 pub const CLOSE_UPON_COMPLETION: &str = "close-upon-completion";

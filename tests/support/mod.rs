@@ -6,3 +6,4 @@ pub mod harness;
 pub mod manifest;
 pub mod node;
 pub mod rust_vectors;
+pub mod wait;
