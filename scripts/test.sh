@@ -14,6 +14,8 @@ step "backing services"
 bash scripts/services.sh
 # The PostgreSQL metadata conformance suite runs against the server services.sh made sure of.
 export AWALA_TEST_POSTGRES_URL="${AWALA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The RabbitMQ queue conformance suite and fault tests.
+export AWALA_TEST_AMQP_URL="${AWALA_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 
 step "format and lints"
 cargo fmt --all -- --check

@@ -234,7 +234,7 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         cogrpc_opt = Some(server);
     }
     if config.roles.contains(&Role::Workers) {
-        // Stopped with the actix system; a cargo cut short is redelivered when its lease expires.
+        // Stopped with the actix system; a cargo cut short goes back to the mailbox with its consumer.
         cogrpc::start_cargo_unwrappers(router.clone(), cogrpc::UnwrapperSettings::default());
         tracing::info!("cargo unwrapping workers started");
         // Hourly: session keys no reply can still use go (DESIGN §6); ends with the runtime.

@@ -177,8 +177,6 @@ fn settings() -> OutboundSettings {
         destination_queue_capacity: 16,
         max_leased: 64,
         poll_interval: Duration::from_millis(10),
-        lease: Duration::from_secs(30),
-        attempt_lease: Duration::from_secs(30),
         busy_retry_after: Duration::from_millis(20),
         ..OutboundSettings::from_config(&GatewayConfig::default())
     }

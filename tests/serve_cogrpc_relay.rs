@@ -44,6 +44,7 @@ fn options(workers: bool, endpoint_port: u16) -> GatewayOptions {
             "1".into(),
         )],
         ports: None,
+        namespace: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn killing_the_gateway_between_delivery_and_collection_loses_nothing() {
             "1".into(),
         )],
         ports: Some((free_port(), free_port(), free_port())),
+        namespace: None,
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
     let script = PausingScript::start_until_restart(

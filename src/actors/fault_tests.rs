@@ -93,14 +93,12 @@ fn start_outbound(
     f: &Fixture,
     to: SocketAddr,
     poll_interval: Duration,
-    lease: Duration,
 ) -> (OutboundHandle, Shutdown) {
     let route = format!("http://{to}/").parse().expect("url");
     let routes = BTreeMap::from([("pong.test".to_owned(), RouteUrl::new(route))]);
     let resolver = PohttpResolver::new(routes, Arc::new(NoDns));
     let settings = OutboundSettings {
         poll_interval,
-        lease,
         retry_initial_backoff: Duration::from_millis(20),
         busy_retry_after: Duration::from_millis(20),
         ..OutboundSettings::from_config(&GatewayConfig::default())
@@ -138,14 +136,10 @@ async fn route_to_internet(f: &Fixture, id: &str) -> Bytes {
 async fn producers_wake_the_dispatcher_even_after_it_restarted() {
     let f = Fixture::new().await;
     let (recipient, received) = start_recipient();
-    // An hour between polls: only a wake-up can explain a prompt attempt. Leases shorter than
-    // the dispatcher's restart backoff, so its successor finds the parcel it dropped.
-    let (_handle, _shutdown) = start_outbound(
-        &f,
-        recipient,
-        Duration::from_secs(3600),
-        Duration::from_millis(300),
-    );
+    // An hour between polls: only a delivery pushed by the mailbox (or a wake-up) can explain a
+    // prompt attempt; the dispatcher that panicked took its consumer with it, so its successor
+    // is given the parcel again.
+    let (_handle, _shutdown) = start_outbound(&f, recipient, Duration::from_secs(3600));
     f.context.faults.arm(FaultPoint::OutboundDispatch, 1);
 
     let first = route_to_internet(&f, "first").await;
@@ -186,12 +180,7 @@ async fn producers_wake_the_dispatcher_even_after_it_restarted() {
 async fn a_destination_that_panics_mid_attempt_still_delivers() {
     let f = Fixture::new().await;
     let (recipient, received) = start_recipient();
-    let (_handle, _shutdown) = start_outbound(
-        &f,
-        recipient,
-        Duration::from_millis(50),
-        Duration::from_secs(1),
-    );
+    let (_handle, _shutdown) = start_outbound(&f, recipient, Duration::from_millis(50));
     f.context.faults.arm(FaultPoint::OutboundAttempt, 1);
 
     let parcel = route_to_internet(&f, "through-a-crash").await;
@@ -229,8 +218,6 @@ fn unwrapper_settings(
     UnwrapperSettings {
         consumers: 1,
         poll_interval: Duration::from_millis(20),
-        // The cargo a crashed worker held comes back this soon.
-        lease: Duration::from_millis(500),
         initial_backoff: Duration::ZERO,
         max_backoff: Duration::ZERO,
         max_attempts: 10,

@@ -11,10 +11,21 @@ use thiserror::Error;
 
 use crate::backends::queue::{Delivery, QueueMessage};
 
-const RECIPIENT_ADDRESS: &str = "recipient_address";
+// CloudEvents extension names, so brokers can carry them as such (`queue::valid_attribute`).
+const RECIPIENT_ADDRESS: &str = "recipientaddress";
 const EXPIRY: &str = "expiry";
-const PARCEL_ID: &str = "parcel_id";
-const RECEIVED_AT: &str = "received_at";
+const PARCEL_ID: &str = "parcelid";
+const RECEIVED_AT: &str = "receivedat";
+
+/// The names earlier versions wrote, still read from embedded queues they left behind.
+fn legacy_name(name: &str) -> Option<&'static str> {
+    match name {
+        RECIPIENT_ADDRESS => Some("recipient_address"),
+        PARCEL_ID => Some("parcel_id"),
+        RECEIVED_AT => Some("received_at"),
+        _ => None,
+    }
+}
 
 /// A mailbox message that does not carry what its type needs (a bug or a foreign producer).
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -79,9 +90,10 @@ fn attribute<'a>(
     delivery: &'a Delivery,
     name: &'static str,
 ) -> Result<&'a str, MailboxMessageError> {
-    delivery
-        .attributes
+    let attributes = &delivery.attributes;
+    attributes
         .get(name)
+        .or_else(|| legacy_name(name).and_then(|legacy| attributes.get(legacy)))
         .map(String::as_str)
         .ok_or(MailboxMessageError(name))
 }
@@ -108,8 +120,8 @@ mod tests {
         Delivery {
             id: DeliveryId {
                 queue,
-                message_id: 1,
-                lease_token: 1,
+                tag: 1,
+                token: 1,
             },
             body: message.body,
             attributes: message.attributes,
@@ -159,5 +171,21 @@ mod tests {
             OutboundParcel::from_delivery(&delivery),
             Err(MailboxMessageError(EXPIRY))
         );
+    }
+
+    #[test]
+    fn messages_left_by_earlier_versions_still_read() {
+        let legacy = QueueMessage::new(Bytes::from_static(b"p"))
+            .with_attribute("recipient_address", "a.test")
+            .with_attribute(EXPIRY, "2026-12-01T10:00:00Z")
+            .with_attribute("parcel_id", "x");
+        let delivery = delivered(legacy, QueueName::OutboundParcels);
+        let parcel = OutboundParcel::from_delivery(&delivery).expect("legacy names");
+        assert_eq!(parcel.recipient_address, "a.test");
+        let message = parcel.to_queue_message();
+        let limits = crate::backends::queue::QueueLimits::default();
+        message
+            .check(QueueName::OutboundParcels, &limits)
+            .expect("written names are CloudEvents extension names");
     }
 }

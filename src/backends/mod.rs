@@ -33,10 +33,11 @@ use keys::{FileKeySealer, KeySealer};
 use metadata::{MetadataStore, PostgresMetadataStore, SqliteMetadataStore};
 use objects::{LocalObjectStore, ObjectStore};
 use pubsub::{MemoryNotifier, Notifier, NotifierLimits};
+use queue::amqp::AmqpQueue;
 use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
 
 /// Schemes of distributed backends that later builds will implement.
-const PLANNED_SCHEMES: [&str; 6] = ["amqp", "amqps", "redis", "mongodb", "mongodb+srv", "s3"];
+const PLANNED_SCHEMES: [&str; 4] = ["redis", "mongodb", "mongodb+srv", "s3"];
 
 /// Where each backend lives. `None` means the embedded default under the data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub struct BackendUrls {
     /// `file://<path>` (default `file://<data_dir>/objects`).
     pub object_store_url: Option<String>,
     /// `embedded://` (default): a SQLite file `<data_dir>/queue.sqlite`, apart from the metadata
-    /// database (see [`queue::embedded`] for why).
+    /// database (see [`queue::embedded`] for why); or `amqp://…` (RabbitMQ, [`queue::amqp`]).
     pub queue_url: Option<String>,
     /// `memory://` (default): in-process broadcast.
     pub pubsub_url: Option<String>,
@@ -133,6 +134,7 @@ impl Backends {
                 let queue = EmbeddedQueue::open(&path, options.queues).await?;
                 Arc::new(queue.with_blocked_observer(options.queue_blocked))
             }
+            "amqp" | "amqps" => Arc::new(AmqpQueue::open(&urls.queue_url, options.queues).await?),
             other => return Err(unsupported(other, "queue_url")),
         };
         let notifier: Arc<dyn Notifier> = match scheme_of(&urls.pubsub_url)? {

@@ -34,6 +34,9 @@ pub struct GatewayOptions {
     pub ports: Option<(u16, u16, u16)>,
     /// Extra environment variables (`AWALA_LIMITS_*` and the like).
     pub env: Vec<(String, String)>,
+    /// Distributed backends' namespace (replicas share one); derived from the data directory
+    /// when `None`, so a restarted gateway finds its data again.
+    pub namespace: Option<String>,
 }
 
 impl Gateway {
@@ -67,6 +70,7 @@ impl Gateway {
             .args(["--cogrpc-listen", &format!("127.0.0.1:{cogrpc_port}")])
             .args(&options.extra_args)
             .env("AWALA_LOG_LEVEL", "warn")
+            .envs(distributed::env(data_dir, options))
             .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .spawn()
@@ -238,4 +242,88 @@ fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
         headers,
         body: raw[split + 4..].to_vec(),
     })
+}
+
+/// The distributed pass: with `AWALA_TEST_DISTRIBUTED=1` (or a [`GatewayOptions::namespace`]),
+/// every gateway runs on RabbitMQ, PostgreSQL and, where their test URLs are set, Redis and S3,
+/// each under a namespace of its own, instead of the embedded default.
+pub mod distributed {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::GatewayOptions;
+
+    /// Whether this run puts every gateway on the distributed backends.
+    pub fn enabled() -> bool {
+        std::env::var("AWALA_TEST_DISTRIBUTED").is_ok_and(|value| value == "1")
+    }
+
+    fn namespace_of(data_dir: &Path) -> String {
+        let mut hasher = DefaultHasher::new();
+        data_dir.hash(&mut hasher);
+        format!("t{:016x}", hasher.finish())
+    }
+
+    /// The backend variables for a gateway on `data_dir`; none in an embedded run.
+    pub fn env(data_dir: &Path, options: &GatewayOptions) -> Vec<(String, String)> {
+        let namespace = match (&options.namespace, enabled()) {
+            (Some(namespace), _) => namespace.clone(),
+            (None, true) => namespace_of(data_dir),
+            (None, false) => return Vec::new(),
+        };
+        let required = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} must be set for a distributed gateway"))
+        };
+        let amqp = required("AWALA_TEST_AMQP_URL");
+        let postgres = required("AWALA_TEST_POSTGRES_URL");
+        let mut env = vec![
+            (
+                "AWALA_QUEUE_URL".to_owned(),
+                with_query(&amqp, "prefix", &namespace),
+            ),
+            (
+                "AWALA_DATABASE_URL".to_owned(),
+                database(&postgres, &namespace),
+            ),
+        ];
+        if let Ok(redis) = std::env::var("AWALA_TEST_REDIS_URL") {
+            env.push(("AWALA_PUBSUB_URL".to_owned(), redis));
+        }
+        if let Ok(s3) = std::env::var("AWALA_TEST_S3_URL") {
+            env.push((
+                "AWALA_OBJECT_STORE_URL".to_owned(),
+                with_query(&s3, "prefix", &namespace),
+            ));
+        }
+        env
+    }
+
+    fn with_query(url: &str, key: &str, value: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}{key}={value}")
+    }
+
+    /// A database of the namespace's own on the test server, created when absent.
+    fn database(admin_url: &str, namespace: &str) -> String {
+        let name = format!("awala_{namespace}");
+        let output = Command::new("psql")
+            .arg(admin_url)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("run psql");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() || stderr.contains("already exists"),
+            "creating database {name}: {stderr}"
+        );
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(admin_url);
+        format!("{base}/{name}")
+    }
 }

@@ -1,7 +1,5 @@
 //! `DeliverCargo` over a real tonic server on 127.0.0.1:0, driven by the generated client.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use tokio::sync::oneshot;
 use tonic::transport::Endpoint;
@@ -13,7 +11,7 @@ use crate::backends::queue::{OverloadMode, QueueLimits, QueueSettings};
 use crate::backends::BackendOptions;
 use crate::protocols::cogrpc::CargoRelayClient;
 
-const LEASE: Duration = Duration::from_secs(60);
+use crate::backends::queue::conformance::take_waiting;
 
 struct Running {
     client: CargoRelayClient<tonic::transport::Channel>,
@@ -91,8 +89,7 @@ async fn valid_cargo_is_queued_then_acked_and_invalid_cargo_acked_and_dropped() 
     );
 
     let queue = &f.context.backends.queue;
-    let queued = queue
-        .receive(QueueName::IncomingCargo, 10, LEASE)
+    let queued = take_waiting(&**queue, QueueName::IncomingCargo, 10)
         .await
         .expect("receive");
     assert_eq!(queued.len(), 1, "only the valid cargo was queued");

@@ -12,7 +12,7 @@
 //! - [`connection_limits`]: the connection cap, idle timeout and call admission.
 //! - [`session_key_housekeeping`]: deleting session keys no peer can use any more.
 //! - [`unwrap`]: what one cargo does once decrypted: parcels routed, PCAs honoured.
-//! - [`worker`]: the supervised actors that lease cargo from the mailbox and unwrap it.
+//! - [`worker`]: the supervised actors that consume cargo from the mailbox and unwrap it.
 
 pub mod call_record;
 pub mod cargo_batcher;

@@ -8,7 +8,7 @@ use crate::backends::queue::QueueName;
 use crate::protocols::awala::keys::{EcCurve, SessionKeyPair};
 use crate::protocols::awala::messages::MessageType;
 
-const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+use crate::backends::queue::conformance::take_waiting;
 
 #[tokio::test]
 async fn parcels_go_to_the_internet_or_to_our_other_private_gateway() {
@@ -22,9 +22,7 @@ async fn parcels_go_to_the_internet_or_to_our_other_private_gateway() {
     assert_eq!(report.parcels_skipped, 0);
 
     let backends = &f.context.backends;
-    let outbound = backends
-        .queue
-        .receive(QueueName::OutboundParcels, 10, LEASE)
+    let outbound = take_waiting(&*backends.queue, QueueName::OutboundParcels, 10)
         .await
         .expect("receive");
     assert_eq!(outbound.len(), 1);

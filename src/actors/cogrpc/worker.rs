@@ -1,14 +1,14 @@
-//! The cargo unwrapping workers: supervised actors that lease cargo from the cargo mailbox, one
-//! job at a time each, and acknowledge a job only once its effects are durable (DESIGN §3, §4).
+//! The cargo unwrapping workers: supervised actors that consume the cargo mailbox, one job at a
+//! time each (prefetch 1), and acknowledge a job only once its effects are durable (DESIGN §3, §4).
 //!
 //! A job ends in one of three ways:
 //! - done, or the cargo can never be unwrapped (malformed, no key of ours opens it): ack, and
 //!   count it in `gateway_cargo_unwrapped_total{outcome}`;
-//! - a storage or key-store failure: nack with capped exponential backoff, so the cargo comes
+//! - a storage or key-store failure: retry with capped exponential backoff, so the cargo comes
 //!   back later; failures other than `Unavailable` dead-letter it after `max_attempts`;
 //! - the worker itself fails (panic, the queue unreachable): the actor stops, its supervisor
-//!   starts a fresh one after the restart policy's delay, and the leased job comes back when
-//!   its lease expires. A job that keeps killing workers is dead-lettered by its attempt count.
+//!   starts a fresh one after the restart policy's delay, and the job it held comes back with
+//!   its consumer gone. A job that keeps killing workers is dead-lettered by its attempt count.
 //!
 //! Each consumer's supervisor sits under a root of its own: when the supervisor runs out of
 //! restarts it escalates, and the root starts it afresh after its own backoff, for ever (the
@@ -43,10 +43,8 @@ const STAGE: &str = "cargo_unwrapping";
 pub struct UnwrapperSettings {
     /// Consumers working in parallel, each on one cargo at a time.
     pub consumers: usize,
-    /// Pause before polling an empty mailbox again.
+    /// How often an idle worker reports the mailbox's depth.
     pub poll_interval: Duration,
-    /// How long a leased cargo stays invisible to other consumers.
-    pub lease: Duration,
     /// First delay before a failed cargo is retried; doubles per attempt up to `max_backoff`.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
@@ -63,8 +61,6 @@ impl Default for UnwrapperSettings {
         UnwrapperSettings {
             consumers: 2,
             poll_interval: Duration::from_millis(500),
-            // A cargo of 8 MiB of small parcels means many signature checks; be generous.
-            lease: Duration::from_secs(300),
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(15 * 60),
             max_attempts: 10,
@@ -142,7 +138,7 @@ pub fn start_cargo_unwrappers(
 }
 
 /// One consumer of the cargo mailbox. Holds nothing it cannot rebuild: the job it was on when
-/// it died is still leased in the mailbox.
+/// it died goes back to the mailbox with its consumer.
 pub struct CargoUnwrapper {
     router: Arc<ParcelRouter>,
     settings: Arc<UnwrapperSettings>,
@@ -153,71 +149,54 @@ impl Actor for CargoUnwrapper {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.notify(PollMailbox);
+        let work = consume(Arc::clone(&self.router), Arc::clone(&self.settings));
+        ctx.spawn(protect(work).into_actor(self).map(|result, worker, ctx| {
+            match result {
+                Ok(Ok(())) => worker.link.completed(),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cargo unwrapper failed");
+                    worker.link.fail(RestartCause::Error);
+                }
+                Err(panic) => {
+                    tracing::error!(%panic, "cargo unwrapper panicked");
+                    worker.link.fail(RestartCause::Panic);
+                }
+            }
+            ctx.stop();
+        }));
     }
 }
 
-/// Lease the next cargo and unwrap it.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct PollMailbox;
-
-/// What one poll did.
-enum Polled {
-    Processed,
-    Idle,
-}
-
-impl Handler<PollMailbox> for CargoUnwrapper {
-    type Result = ();
-
-    fn handle(&mut self, _: PollMailbox, ctx: &mut Self::Context) {
-        let work = poll_once(Arc::clone(&self.router), Arc::clone(&self.settings));
-        ctx.spawn(
-            protect(work)
-                .into_actor(self)
-                .map(|result, worker, ctx| match result {
-                    Ok(Ok(Polled::Processed)) => {
-                        ctx.notify(PollMailbox);
-                    }
-                    Ok(Ok(Polled::Idle)) => {
-                        ctx.notify_later(PollMailbox, worker.settings.poll_interval);
-                    }
-                    Ok(Err(error)) => {
-                        tracing::warn!(%error, "cargo unwrapper failed");
-                        worker.link.fail(RestartCause::Error);
-                        ctx.stop();
-                    }
-                    Err(panic) => {
-                        tracing::error!(%panic, "cargo unwrapper panicked");
-                        worker.link.fail(RestartCause::Panic);
-                        ctx.stop();
-                    }
-                }),
-        );
-    }
-}
-
-async fn poll_once(
+/// Consumes the cargo mailbox one cargo at a time until the consumer fails or ends. The
+/// consumer goes with the worker, and with it the cargo it held, which the mailbox delivers
+/// again.
+async fn consume(
     router: Arc<ParcelRouter>,
     settings: Arc<UnwrapperSettings>,
-) -> Result<Polled, BackendError> {
+) -> Result<(), BackendError> {
     let context = router.context();
     let queue = &context.backends.queue;
-    let leased = queue
-        .receive(QueueName::IncomingCargo, 1, settings.lease)
-        .await?;
-    let Some(delivery) = leased.into_iter().next() else {
-        return idle(context).await;
-    };
-    // Mid-work on purpose: the leased cargo must come back through its lease.
-    context.faults.check(FaultPoint::CargoUnwrap);
-    process(&router, &settings, delivery).await?;
-    Ok(Polled::Processed)
+    let mut consumer = queue.consume(QueueName::IncomingCargo, 1).await?;
+    loop {
+        let next = tokio::time::timeout(settings.poll_interval, consumer.next()).await;
+        let delivery = match next {
+            Err(_) => {
+                report_depth(context).await?;
+                continue;
+            }
+            Ok(None) => return Ok(()),
+            Ok(Some(delivery)) => delivery?,
+        };
+        // Mid-work on purpose: the cargo must come back once its consumer is gone.
+        context.faults.check(FaultPoint::CargoUnwrap);
+        process(&router, &settings, delivery).await?;
+    }
 }
 
-/// Nothing to lease: report the (empty or all-leased) mailbox's depth.
-async fn idle(context: &crate::actors::gateway::GatewayContext) -> Result<Polled, BackendError> {
+/// Nothing arrived for a while: report the mailbox's depth.
+async fn report_depth(
+    context: &crate::actors::gateway::GatewayContext,
+) -> Result<(), BackendError> {
     let depth = context
         .backends
         .queue
@@ -227,10 +206,10 @@ async fn idle(context: &crate::actors::gateway::GatewayContext) -> Result<Polled
     context
         .metrics
         .set_mailbox_depth(QueueName::IncomingCargo.as_str(), depth);
-    Ok(Polled::Idle)
+    Ok(())
 }
 
-/// Unwraps one leased cargo and settles its lease.
+/// Unwraps one cargo and settles its delivery.
 async fn process(
     router: &ParcelRouter,
     settings: &UnwrapperSettings,
@@ -273,17 +252,17 @@ async fn process(
                 }
                 let delay = settings.backoff(delivery.attempts);
                 tracing::warn!(%error, ?delay, "cargo unwrapping will be retried");
-                settle(queue.nack(&delivery.id, delay).await)
+                settle(queue.retry(&delivery.id, delay).await)
             }
         },
     }
 }
 
-/// A lost lease means another consumer has the cargo now: not this worker's failure.
+/// A stale delivery means another consumer has the cargo now: not this worker's failure.
 fn settle(result: Result<(), BackendError>) -> Result<(), BackendError> {
     match result {
         Err(error) if error.kind == BackendErrorKind::Conflict => {
-            tracing::warn!(%error, "lease lost while unwrapping cargo");
+            tracing::warn!(%error, "cargo delivery went to another consumer meanwhile");
             Ok(())
         }
         other => other,

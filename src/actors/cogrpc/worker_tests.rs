@@ -11,7 +11,6 @@ fn quick_settings() -> UnwrapperSettings {
     UnwrapperSettings {
         consumers: 1,
         poll_interval: Duration::from_millis(10),
-        lease: Duration::from_secs(60),
         initial_backoff: Duration::ZERO,
         max_backoff: Duration::ZERO,
         max_attempts: 2,

@@ -1,9 +1,9 @@
 //! The actor per destination Internet address (DESIGN.md §3): it runs at most
 //! `max_in_flight_per_destination` attempts at once and holds the rest of that destination's
-//! leased parcels in order, so one slow or broken recipient never takes the slots of others.
+//! parcels in order, so one slow or broken recipient never takes the slots of others.
 //!
 //! Its state (the waiting jobs) is rebuilt from the mailbox: if the actor dies, the jobs are
-//! dropped with it, their slots freed, and their leases expire, so the parcels come back. Each
+//! dropped with it, their slots freed, and their guards give the parcels back. Each
 //! attempt runs under [`protect`], the panic boundary; a panic fails the actor and its
 //! supervisor re-creates it. On shutdown it gives waiting parcels back to the mailbox at once,
 //! lets attempts in flight finish, then stops (dropping its shutdown listener).
@@ -105,7 +105,7 @@ impl Destination {
             let engine = Arc::clone(&self.engine);
             let release = protect(async move {
                 for job in jobs {
-                    engine.release(&job.id, Duration::ZERO).await;
+                    engine.release_job(job, Duration::ZERO).await;
                 }
             });
             ctx.spawn(release.into_actor(self).map(|_, actor, ctx| {

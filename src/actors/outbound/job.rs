@@ -1,7 +1,7 @@
-//! One leased parcel, from lease to its final word with the mailbox.
+//! One delivered parcel, from its delivery to its final word with the mailbox.
 //!
 //! The mailbox hears about a parcel only once its outcome is settled: `ack` when it was
-//! delivered, refused by the recipient (4xx) or by the egress policy, or has expired; `nack(backoff)` when it must be
+//! delivered, refused by the recipient (4xx) or by the egress policy, or has expired; `retry(backoff)` when it must be
 //! retried; `dead_letter` when it can never be delivered (a malformed address: a bug or a foreign
 //! producer, kept for operators rather than dropped).
 
@@ -76,7 +76,7 @@ impl Drop for Slot {
     }
 }
 
-/// A leased parcel and the room it occupies in the worker and at its destination.
+/// A delivered parcel and the room it occupies in the worker and at its destination.
 #[derive(Debug)]
 pub struct Job {
     pub id: DeliveryId,
@@ -84,6 +84,68 @@ pub struct Job {
     pub attempts: u32,
     pub parcel: OutboundParcel,
     pub slots: Vec<Slot>,
+    guard: SettleGuard,
+}
+
+impl Job {
+    pub fn new(
+        id: DeliveryId,
+        attempts: u32,
+        parcel: OutboundParcel,
+        slots: Vec<Slot>,
+        queue: &Arc<dyn DurableQueue>,
+    ) -> Self {
+        let guard = SettleGuard {
+            queue_opt: Some(Arc::clone(queue)),
+            id: id.clone(),
+        };
+        Job {
+            id,
+            attempts,
+            parcel,
+            slots,
+            guard,
+        }
+    }
+
+    /// The job's outcome reached the mailbox (or failed to): the guard has nothing to do.
+    fn settled(mut self) {
+        self.guard.queue_opt = None;
+    }
+}
+
+/// Gives a job's parcel back to the mailbox when the job is dropped unsettled (with a crashed
+/// destination actor, or a send that failed): a push consumer holds its deliveries until they
+/// are settled, so nothing else would.
+pub struct SettleGuard {
+    queue_opt: Option<Arc<dyn DurableQueue>>,
+    id: DeliveryId,
+}
+
+impl Drop for SettleGuard {
+    fn drop(&mut self) {
+        let Some(queue) = self.queue_opt.take() else {
+            return;
+        };
+        // No runtime means the process is stopping: its consumer goes too, and with it the
+        // delivery.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let id = self.id.clone();
+            runtime.spawn(async move {
+                if let Err(error) = queue.retry(&id, Duration::ZERO).await {
+                    tracing::debug!(%error, "a dropped job's parcel was not given back");
+                }
+            });
+        }
+    }
+}
+
+impl std::fmt::Debug for SettleGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettleGuard")
+            .field("armed", &self.queue_opt.is_some())
+            .finish()
+    }
 }
 
 /// What became of one job (for tests and logs).
@@ -102,7 +164,7 @@ pub enum Settled {
     },
     Expired,
     DeadLettered,
-    /// The lease was lost (it expired and another consumer has the parcel): nothing to do.
+    /// The delivery is no longer ours (another consumer has the parcel): nothing to do.
     LeaseLost,
 }
 
@@ -121,19 +183,14 @@ impl Engine {
         // Destination actors run this inside their panic boundary; a fault here loses the job
         // with the actor, and its lease brings the parcel back.
         self.faults.check(FaultPoint::OutboundAttempt);
+        let settled = self.attempt(&job).await;
+        job.settled();
+        settled
+    }
+
+    async fn attempt(&self, job: &Job) -> Settled {
         if self.is_expired(&job.parcel) {
             return self.drop_expired(&job.id, &job.parcel).await;
-        }
-        // The first lease covered the wait for a slot; the attempt gets a fresh one.
-        if let Err(error) = self
-            .queue
-            .extend_lease(&job.id, self.settings.attempt_lease)
-            .await
-        {
-            if error.kind() == BackendErrorKind::Conflict {
-                return Settled::LeaseLost;
-            }
-            tracing::warn!(parcel_id = %job.parcel.parcel_id, error = %error, "cannot extend the lease; attempting anyway");
         }
         let outcome = match self.resolver.resolve(&job.parcel.recipient_address).await {
             Ok(target) => self.client.attempt(&target, &job.parcel.parcel).await,
@@ -145,7 +202,7 @@ impl Engine {
             }
             Err(error) => AttemptOutcome::Retry(RetryCause::Resolve(error.to_string())),
         };
-        self.settle(&job, outcome).await
+        self.settle(job, outcome).await
     }
 
     async fn settle(&self, job: &Job, outcome: AttemptOutcome) -> Settled {
@@ -246,6 +303,13 @@ impl Engine {
         self.nack(id, after, Settled::Retrying { after }).await
     }
 
+    /// [`release`](Self::release) for a job, whose guard then stands down.
+    pub async fn release_job(&self, job: Job, after: Duration) -> Settled {
+        let settled = self.release(&job.id, after).await;
+        job.settled();
+        settled
+    }
+
     async fn ack(&self, id: &DeliveryId, settled: Settled) -> Settled {
         match self.queue.ack(id).await {
             Ok(()) => settled,
@@ -254,14 +318,15 @@ impl Engine {
     }
 
     async fn nack(&self, id: &DeliveryId, after: Duration, settled: Settled) -> Settled {
-        match self.queue.nack(id, after).await {
+        match self.queue.retry(id, after).await {
             Ok(()) => settled,
             Err(error) => self.queue_failure("nack", error),
         }
     }
 
-    /// A failed ack/nack leaves the message leased: it comes back when the lease expires, so
-    /// nothing is lost (the recipient may see it twice, which PoHTTP allows).
+    /// A failed settle leaves the message with the consumer: it comes back when the consumer or
+    /// its connection goes, so nothing is lost (the recipient may see it twice, which PoHTTP
+    /// allows).
     fn queue_failure(
         &self,
         operation: &'static str,
@@ -270,7 +335,7 @@ impl Engine {
         if error.kind() == BackendErrorKind::Conflict {
             return Settled::LeaseLost;
         }
-        tracing::warn!(operation, error = %error, "mailbox operation failed; the lease will expire and the parcel come back");
+        tracing::warn!(operation, error = %error, "mailbox operation failed; the parcel comes back with its consumer");
         self.metrics.record_error("queue", STAGE);
         Settled::LeaseLost
     }

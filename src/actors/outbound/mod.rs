@@ -6,13 +6,14 @@
 //! - [`egress`]: which addresses may be POSTed to (public unicast, or the allow-list), and
 //!   [`dns_guard`], the HTTP client's resolver that enforces it on the addresses connected to.
 //! - [`delivery`]: one attempt, redirects included, classified by `protocols::pohttp::client`.
-//! - [`job`]: one leased parcel from lease to ack, nack (capped exponential backoff) or drop.
+//! - [`job`]: one parcel from its delivery to ack, retry (capped exponential backoff) or drop.
 //! - [`destination`]: the supervised actor per destination Internet address, which bounds the
 //!   concurrent attempts to that address.
-//! - [`worker`]: the dispatcher that leases from the mailbox only while it has room.
+//! - [`worker`]: the dispatcher that consumes the mailbox only while it has room.
 //!
 //! Nothing here holds state that the mailbox does not: a parcel stays in the queue until its
-//! outcome is final (delivered, refused or expired), so a crash or restart re-leases it.
+//! outcome is final (delivered, refused or expired), so after a crash or restart it is delivered
+//! again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,14 +39,10 @@ pub use job::Engine;
 pub use resolver::{DnsSrvLookup, PohttpResolver, ResolveError, SrvAnswer, SrvLookup, Target};
 pub use worker::{OutboundHandle, OutboundShared};
 
-/// Parcels leased at once by one worker process, across every destination.
+/// Parcels held at once by one worker process, across every destination (its prefetch).
 pub const DEFAULT_MAX_LEASED: usize = 1_024;
 /// How often the dispatcher polls an idle mailbox (it also wakes when told to).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// First lease: long enough to wait behind a destination's busy slots.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
-/// Lease taken again when an attempt starts: DNS plus four requests of 3 s, with a margin.
-pub const DEFAULT_ATTEMPT_LEASE: Duration = Duration::from_secs(60);
 /// When a destination is full, its parcel goes back to the mailbox for this long.
 pub const DEFAULT_BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A destination actor with nothing to do for this long stops (and is re-created on demand).
@@ -61,8 +58,6 @@ pub struct OutboundSettings {
     pub destination_queue_capacity: usize,
     pub max_leased: usize,
     pub poll_interval: Duration,
-    pub lease: Duration,
-    pub attempt_lease: Duration,
     pub busy_retry_after: Duration,
     pub request_timeout: Duration,
     pub destination_idle: Duration,
@@ -83,8 +78,6 @@ impl OutboundSettings {
             destination_queue_capacity: as_usize(limits.actor_mailbox_capacity),
             max_leased: DEFAULT_MAX_LEASED,
             poll_interval: DEFAULT_POLL_INTERVAL,
-            lease: DEFAULT_LEASE,
-            attempt_lease: DEFAULT_ATTEMPT_LEASE,
             busy_retry_after: DEFAULT_BUSY_RETRY_AFTER,
             request_timeout: delivery::REQUEST_TIMEOUT,
             destination_idle: DEFAULT_DESTINATION_IDLE,

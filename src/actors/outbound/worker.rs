@@ -1,5 +1,5 @@
-//! The dispatcher: leases outbound parcels while it has room and hands each to the actor of its
-//! destination, created on demand under a [`Supervisor`].
+//! The dispatcher: consumes outbound parcels (prefetch `max_leased`) while it has room and hands
+//! each to the actor of its destination, created on demand under a [`Supervisor`].
 //!
 //! Backpressure: the dispatcher never holds more than `max_leased` parcels (the rest wait in the
 //! durable mailbox, visible in `gateway_mailbox_depth`), and a destination never more than
@@ -7,11 +7,13 @@
 //! `busy_retry_after` instead of blocking parcels for other destinations behind it.
 //!
 //! Supervision (DESIGN.md §3): the dispatcher runs as an actor whose loop is a [`protect`]ed
-//! task, under a supervisor, under the subtree's root. Its state (leased parcels, destination
+//! task, under a supervisor, under the subtree's root. Its state (its consumer, destination
 //! actors) is rebuilt from the mailbox: when the loop panics or a destination escalates, the
 //! loop's state is dropped, its destinations drain (they follow a shutdown trigger the loop
-//! owns), leases run out and the restarted dispatcher leases the parcels again. Producers wake
-//! it through a [`Notify`] that outlives every restart.
+//! owns), the consumer goes and the mailbox delivers its parcels again to the restarted
+//! dispatcher. A job lost with a destination actor gives its parcel back through its
+//! [`SettleGuard`](super::job::SettleGuard). Producers wake a dispatcher waiting for room
+//! through a [`Notify`] that outlives every restart.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,12 +24,13 @@ use std::time::Duration;
 use actix::prelude::*;
 use thiserror::Error;
 use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
 
 use super::destination::{Deliver, Destination, ACTOR_NAME};
 use super::job::{Engine, Job, Slots, STAGE};
 use super::resolver::normalise_address;
 use crate::actors::mailbox::OutboundParcel;
-use crate::backends::queue::{Delivery, QueueName};
+use crate::backends::queue::{Consumer, Delivery, QueueName};
 use crate::supervision::faults::FaultPoint;
 use crate::supervision::status::WorkerStatus;
 use crate::supervision::{
@@ -36,6 +39,8 @@ use crate::supervision::{
 };
 
 const QUEUE: QueueName = QueueName::OutboundParcels;
+/// Pause before consuming again after the mailbox refused or lost the consumer.
+const RECONSUME_PAUSE: Duration = Duration::from_secs(1);
 /// Longest wait for a supervisor to name its child.
 const SUPERVISOR_TIMEOUT: Duration = Duration::from_secs(1);
 /// The `actor` label of the dispatcher.
@@ -226,6 +231,8 @@ impl Dispatcher {
 
     async fn run(mut self) -> Result<(), DispatchError> {
         let mut shutdown = self.shutdown.clone();
+        let mut consumer_opt: Option<Consumer> = None;
+        let mut last_report: Option<Instant> = None;
         loop {
             if shutdown.is_shutdown() {
                 break;
@@ -233,50 +240,52 @@ impl Dispatcher {
             if let Ok(escalation) = self.escalations.try_recv() {
                 return Err(escalated(escalation));
             }
-            let full_batch = self.poll().await;
-            if full_batch {
-                continue; // More may be waiting; the slots bound how far this goes.
-            }
+            self.destinations
+                .retain(|_, entry| entry.supervisor.connected());
             let poll_interval = self.engine.settings.poll_interval;
+            if last_report.is_none_or(|at| at.elapsed() >= poll_interval) {
+                self.report_depth().await;
+                last_report = Some(Instant::now());
+            }
+            let Some(consumer) = consumer_opt.as_mut() else {
+                let max = self.engine.settings.max_leased;
+                match self.engine.queue.consume(QUEUE, max).await {
+                    Ok(consumer) => consumer_opt = Some(consumer),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "cannot consume outbound parcels");
+                        self.engine.metrics.record_error("queue", STAGE);
+                        tokio::select! {
+                            () = shutdown.recv() => break,
+                            () = tokio::time::sleep(RECONSUME_PAUSE) => {}
+                        }
+                    }
+                }
+                continue;
+            };
+            let room = self.slots.free() > 0;
             tokio::select! {
                 () = shutdown.recv() => break,
-                () = tokio::time::sleep(poll_interval) => {}
-                () = self.wake.notified() => {}
                 Some(escalation) = self.escalations.recv() => return Err(escalated(escalation)),
+                next = consumer.next(), if room => match next {
+                    Some(Ok(delivery)) => {
+                        // Mid-work on purpose: the parcel must come back with its consumer.
+                        self.engine.faults.check(FaultPoint::OutboundDispatch);
+                        self.dispatch(delivery).await;
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(error = %error, "outbound mailbox consumer lost; consuming again");
+                        self.engine.metrics.record_error("queue", STAGE);
+                        consumer_opt = None;
+                    }
+                    None => consumer_opt = None,
+                },
+                () = tokio::time::sleep(poll_interval) => {}
+                () = self.wake.notified(), if !room => {}
             }
         }
         // Destination actors watch the same signal and drain themselves.
         tracing::info!("outbound delivery dispatcher stopped");
         Ok(())
-    }
-
-    /// Leases what fits and dispatches it; true when the batch filled the room it had.
-    async fn poll(&mut self) -> bool {
-        self.destinations
-            .retain(|_, entry| entry.supervisor.connected());
-        self.report_depth().await;
-        let room = self.slots.free();
-        if room == 0 {
-            return false;
-        }
-        let settings = &self.engine.settings;
-        let deliveries = match self.engine.queue.receive(QUEUE, room, settings.lease).await {
-            Ok(deliveries) => deliveries,
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot lease outbound parcels");
-                self.engine.metrics.record_error("queue", STAGE);
-                return false;
-            }
-        };
-        let full = deliveries.len() >= room;
-        if !deliveries.is_empty() {
-            // Mid-work on purpose: the leased parcels must come back through their leases.
-            self.engine.faults.check(FaultPoint::OutboundDispatch);
-        }
-        for delivery in deliveries {
-            self.dispatch(delivery).await;
-        }
-        full
     }
 
     async fn report_depth(&self) {
@@ -323,17 +332,15 @@ impl Dispatcher {
                 .await;
             return;
         };
-        let id = delivery.id.clone();
-        let job = Job {
-            id: delivery.id,
-            attempts: delivery.attempts,
+        let job = Job::new(
+            delivery.id,
+            delivery.attempts,
             parcel,
-            slots: vec![worker_slot, destination_slot],
-        };
-        if !self.send(&address, job).await {
-            // The job (and its slots) went down with the failed send; the parcel is still ours.
-            engine.release(&id, engine.settings.busy_retry_after).await;
-        }
+            vec![worker_slot, destination_slot],
+            &engine.queue,
+        );
+        // A job that goes down with a failed send gives its parcel back through its guard.
+        self.send(&address, job).await;
     }
 
     /// Sends to the destination's live child, re-creating a stopped supervisor once.

@@ -5,44 +5,58 @@
 //! registrations wait behind cargo traffic; the metadata store can also move to PostgreSQL while
 //! the queue stays embedded; and each file keeps its own migration history.
 //!
+//! Consumers are tasks of [`embedded_consumer`](super::embedded_consumer) that lease messages
+//! for a short time and renew the leases of what their consumer holds: a process that dies
+//! without releasing them (SIGKILL) gives its messages back when the leases run out.
+//!
 //! All statements run on one pooled connection: SQLite serialises writers anyway, and a single
 //! connection makes "count, then insert" and "select, then lease" atomic without `BEGIN
 //! IMMEDIATE` retries. Publishers blocked on a full queue wait on a [`Notify`] that acks and
 //! dead-letters signal, not on the connection.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{Row, SqlitePool};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
+use super::embedded_consumer;
 use super::{
-    BlockedObserver, DeadLetter, Delivery, DeliveryId, DurableQueue, OverloadMode, QueueMessage,
-    QueueName, QueueSettings,
+    BlockedObserver, Consumer, DeadLetter, Delivery, DeliveryId, DurableQueue, OverloadMode,
+    QueueMessage, QueueName, QueueSettings,
 };
 use crate::backends::clock::{Clock, SystemClock};
 use crate::backends::error::BackendError;
 use crate::backends::sqlite::{from_millis, open_pool, to_millis, Checkpointing};
 
-/// Most messages one `receive` call leases, whatever `max` asks for.
+/// Most messages one lease statement takes, whatever the prefetch.
 pub const MAX_RECEIVE_BATCH: usize = 1_000;
 /// How often a blocked publisher re-checks for room even without a wake-up.
 const BLOCKED_RECHECK: Duration = Duration::from_millis(100);
 
 /// A [`DurableQueue`] in a local SQLite file.
 pub struct EmbeddedQueue {
+    inner: Arc<LeaseStore>,
+}
+
+/// The SQLite side of the queue, shared with its consumer tasks.
+pub(super) struct LeaseStore {
     pool: SqlitePool,
     settings: QueueSettings,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     /// Signalled whenever a message leaves a queue, waking blocked publishers.
     room: Notify,
+    /// Signalled whenever a message becomes ready, waking idle consumers.
+    pub(super) ready: Notify,
     /// Hears how long each blocked publisher waited.
     blocked_opt: Option<BlockedObserver>,
+    /// The prefetch slot of each unsettled delivery, by (queue, row id); settling frees it.
+    pub(super) held: Mutex<HashMap<(QueueName, u64), (u64, OwnedSemaphorePermit)>>,
 }
 
 impl EmbeddedQueue {
@@ -64,30 +78,40 @@ impl EmbeddedQueue {
             .map_err(|e| {
                 BackendError::internal(format!("migrating queue database: {e}")).with_source(e)
             })?;
-        Ok(EmbeddedQueue {
+        let inner = LeaseStore {
             pool,
             settings,
             clock,
             room: Notify::new(),
+            ready: Notify::new(),
             blocked_opt: None,
+            held: Mutex::default(),
+        };
+        Ok(EmbeddedQueue {
+            inner: Arc::new(inner),
         })
     }
 
     /// Reports the time publishers spend waiting for room to `observer`.
     pub fn with_blocked_observer(mut self, observer_opt: Option<BlockedObserver>) -> Self {
-        self.blocked_opt = observer_opt;
-        self
-    }
-
-    fn record_blocked(&self, queue: QueueName, since_opt: Option<Instant>) {
-        if let (Some(observer), Some(since)) = (&self.blocked_opt, since_opt) {
-            observer.observe(queue, since.elapsed());
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.blocked_opt = observer_opt,
+            None => tracing::warn!("queue already shared; blocked-publisher observer not set"),
         }
+        self
     }
 
     /// Closes the database, waiting for the connection to finish.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.inner.pool.close().await;
+    }
+}
+
+impl LeaseStore {
+    fn record_blocked(&self, queue: QueueName, since_opt: Option<Instant>) {
+        if let (Some(observer), Some(since)) = (&self.blocked_opt, since_opt) {
+            observer.observe(queue, since.elapsed());
+        }
     }
 
     fn now_millis(&self) -> i64 {
@@ -102,10 +126,7 @@ impl EmbeddedQueue {
         attributes: &str,
     ) -> Result<bool, BackendError> {
         let capacity = self.settings.limits(queue).capacity;
-        let visible_at = message
-            .not_before
-            .map(to_millis)
-            .unwrap_or_else(|| self.now_millis());
+        let visible_at = self.now_millis();
         // One statement, so the capacity check and the insert are atomic.
         let result = sqlx::query(
             "INSERT INTO queue_messages (queue, body, attributes, visible_at)
@@ -131,8 +152,8 @@ impl EmbeddedQueue {
         time: i64,
     ) -> Result<(), BackendError> {
         let result = sqlx::query(statement)
-            .bind(delivery.message_id)
-            .bind(delivery.lease_token)
+            .bind(row_id(delivery.tag))
+            .bind(row_id(delivery.token))
             .bind(time)
             .execute(&self.pool)
             .await
@@ -141,8 +162,8 @@ impl EmbeddedQueue {
             Ok(())
         } else {
             Err(BackendError::conflict(format!(
-                "message {} in {} is no longer leased by this delivery",
-                delivery.message_id, delivery.queue
+                "message {} in {} is no longer held by this delivery",
+                delivery.tag, delivery.queue
             )))
         }
     }
@@ -166,18 +187,22 @@ fn attempts_of(value: i64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-#[async_trait]
-impl DurableQueue for EmbeddedQueue {
-    async fn publish(&self, queue: QueueName, message: QueueMessage) -> Result<(), BackendError> {
+fn row_id(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn tag_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+impl LeaseStore {
+    pub(super) async fn publish(
+        &self,
+        queue: QueueName,
+        message: QueueMessage,
+    ) -> Result<(), BackendError> {
         let limits = *self.settings.limits(queue);
-        if message.body.len() > limits.max_body_bytes {
-            return Err(BackendError::internal(format!(
-                "message of {} bytes is over the {} limit of {} bytes",
-                message.body.len(),
-                queue,
-                limits.max_body_bytes
-            )));
-        }
+        message.check(queue, &limits)?;
         let attributes = encode_attributes(&message.attributes)?;
         let deadline = Instant::now() + limits.block_timeout;
         // Since when this publisher has been waiting for room, once it has had to.
@@ -190,6 +215,7 @@ impl DurableQueue for EmbeddedQueue {
             let inserted = self.try_insert(queue, &message, &attributes).await;
             if !matches!(inserted, Ok(false)) {
                 self.record_blocked(queue, blocked_since_opt);
+                self.ready.notify_waiters();
                 return inserted.map(|_| ());
             }
             let now = Instant::now();
@@ -207,7 +233,7 @@ impl DurableQueue for EmbeddedQueue {
         }
     }
 
-    async fn receive(
+    pub(super) async fn lease(
         &self,
         queue: QueueName,
         max: usize,
@@ -252,8 +278,8 @@ impl DurableQueue for EmbeddedQueue {
             deliveries.push(Delivery {
                 id: DeliveryId {
                     queue,
-                    message_id: id,
-                    lease_token: attempts,
+                    tag: tag_of(id),
+                    token: tag_of(attempts),
                 },
                 body: Bytes::from(row.get::<Vec<u8>, _>("body")),
                 attributes: decode_attributes(row.get("attributes"))?,
@@ -267,7 +293,7 @@ impl DurableQueue for EmbeddedQueue {
         Ok(deliveries)
     }
 
-    async fn ack(&self, delivery: &DeliveryId) -> Result<(), BackendError> {
+    pub(super) async fn ack(&self, delivery: &DeliveryId) -> Result<(), BackendError> {
         self.with_lease(
             delivery,
             "DELETE FROM queue_messages WHERE id = ?1 AND lease_token = ?2 AND ?3 = ?3",
@@ -278,7 +304,11 @@ impl DurableQueue for EmbeddedQueue {
         Ok(())
     }
 
-    async fn nack(&self, delivery: &DeliveryId, retry_after: Duration) -> Result<(), BackendError> {
+    pub(super) async fn retry(
+        &self,
+        delivery: &DeliveryId,
+        retry_after: Duration,
+    ) -> Result<(), BackendError> {
         let visible_at = self.now_millis().saturating_add(millis_of(retry_after));
         self.with_lease(
             delivery,
@@ -286,10 +316,36 @@ impl DurableQueue for EmbeddedQueue {
              WHERE id = ?1 AND lease_token = ?2",
             visible_at,
         )
-        .await
+        .await?;
+        if retry_after.is_zero() {
+            self.ready.notify_waiters();
+        }
+        Ok(())
     }
 
-    async fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<(), BackendError> {
+    /// Gives back what a consumer still held when it ended: ready again at once.
+    pub(super) async fn release(&self, deliveries: &[DeliveryId]) -> Result<(), BackendError> {
+        let now = self.now_millis();
+        for delivery in deliveries {
+            // A delivery settled meanwhile no longer matches: nothing to give back.
+            let _ = self
+                .with_lease(
+                    delivery,
+                    "UPDATE queue_messages SET visible_at = ?3, lease_token = NULL
+                     WHERE id = ?1 AND lease_token = ?2",
+                    now,
+                )
+                .await;
+        }
+        self.ready.notify_waiters();
+        Ok(())
+    }
+
+    pub(super) async fn dead_letter(
+        &self,
+        delivery: &DeliveryId,
+        reason: &str,
+    ) -> Result<(), BackendError> {
         let queue = delivery.queue;
         let cap = self.settings.limits(queue).dead_letter_capacity;
         let mut transaction = self
@@ -314,8 +370,8 @@ impl DurableQueue for EmbeddedQueue {
              SELECT id, queue, body, attributes, attempts, ?3, ?4 FROM queue_messages
              WHERE id = ?1 AND lease_token = ?2",
         )
-        .bind(delivery.message_id)
-        .bind(delivery.lease_token)
+        .bind(row_id(delivery.tag))
+        .bind(row_id(delivery.token))
         .bind(reason)
         .bind(self.now_millis())
         .execute(&mut *transaction)
@@ -323,12 +379,12 @@ impl DurableQueue for EmbeddedQueue {
         .map_err(|e| BackendError::from_sqlx("dead-lettering", e))?;
         if moved.rows_affected() != 1 {
             return Err(BackendError::conflict(format!(
-                "message {} in {queue} is no longer leased by this delivery",
-                delivery.message_id
+                "message {} in {queue} is no longer held by this delivery",
+                delivery.tag
             )));
         }
         sqlx::query("DELETE FROM queue_messages WHERE id = ?")
-            .bind(delivery.message_id)
+            .bind(row_id(delivery.tag))
             .execute(&mut *transaction)
             .await
             .map_err(|e| BackendError::from_sqlx("dead-lettering", e))?;
@@ -341,7 +397,8 @@ impl DurableQueue for EmbeddedQueue {
         Ok(())
     }
 
-    async fn extend_lease(
+    /// Keeps a held message leased for `lease` from now.
+    pub(super) async fn extend_lease(
         &self,
         delivery: &DeliveryId,
         lease: Duration,
@@ -355,7 +412,7 @@ impl DurableQueue for EmbeddedQueue {
         .await
     }
 
-    async fn depth(&self, queue: QueueName) -> Result<u64, BackendError> {
+    pub(super) async fn depth(&self, queue: QueueName) -> Result<u64, BackendError> {
         let (depth,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM queue_messages WHERE queue = ?")
                 .bind(queue.as_str())
@@ -365,7 +422,7 @@ impl DurableQueue for EmbeddedQueue {
         Ok(u64::try_from(depth).unwrap_or(0))
     }
 
-    async fn dead_letters(
+    pub(super) async fn dead_letters(
         &self,
         queue: QueueName,
         limit: usize,
@@ -383,7 +440,7 @@ impl DurableQueue for EmbeddedQueue {
             .map(|row| {
                 Ok(DeadLetter {
                     queue,
-                    message_id: row.get("id"),
+                    message_id: row.get::<i64, _>("id").to_string(),
                     body: Bytes::from(row.get::<Vec<u8>, _>("body")),
                     attributes: decode_attributes(row.get("attributes"))?,
                     attempts: attempts_of(row.get("attempts")),
@@ -394,12 +451,89 @@ impl DurableQueue for EmbeddedQueue {
             .collect()
     }
 
-    async fn health_check(&self) -> Result<(), BackendError> {
+    pub(super) async fn health_check(&self) -> Result<(), BackendError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map_err(|e| BackendError::from_sqlx("queue health check", e))?;
         Ok(())
+    }
+}
+
+impl EmbeddedQueue {
+    /// Frees the prefetch slot of a settled delivery.
+    fn settled(&self, delivery: &DeliveryId) {
+        if let Ok(mut held) = self.inner.held.lock() {
+            let key = (delivery.queue, delivery.tag);
+            if held
+                .get(&key)
+                .is_some_and(|(token, _)| *token == delivery.token)
+            {
+                held.remove(&key);
+            }
+        }
+    }
+
+    /// Settles with `result`: a stale delivery frees its slot too, since it is no longer held.
+    fn after_settle(
+        &self,
+        delivery: &DeliveryId,
+        result: Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        match &result {
+            Ok(()) => self.settled(delivery),
+            Err(error) if error.kind == crate::backends::BackendErrorKind::Conflict => {
+                self.settled(delivery)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl DurableQueue for EmbeddedQueue {
+    async fn publish(&self, queue: QueueName, message: QueueMessage) -> Result<(), BackendError> {
+        self.inner.publish(queue, message).await
+    }
+
+    async fn consume(&self, queue: QueueName, prefetch: usize) -> Result<Consumer, BackendError> {
+        Ok(embedded_consumer::start(
+            Arc::clone(&self.inner),
+            queue,
+            prefetch,
+        ))
+    }
+
+    async fn ack(&self, delivery: &DeliveryId) -> Result<(), BackendError> {
+        let result = self.inner.ack(delivery).await;
+        self.after_settle(delivery, result)
+    }
+
+    async fn retry(&self, delivery: &DeliveryId, after: Duration) -> Result<(), BackendError> {
+        let result = self.inner.retry(delivery, after).await;
+        self.after_settle(delivery, result)
+    }
+
+    async fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<(), BackendError> {
+        let result = self.inner.dead_letter(delivery, reason).await;
+        self.after_settle(delivery, result)
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<u64, BackendError> {
+        self.inner.depth(queue).await
+    }
+
+    async fn dead_letters(
+        &self,
+        queue: QueueName,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BackendError> {
+        self.inner.dead_letters(queue, limit).await
+    }
+
+    async fn health_check(&self) -> Result<(), BackendError> {
+        self.inner.health_check().await
     }
 }
 
@@ -409,10 +543,10 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
-    use chrono::{DateTime, Utc};
+    use chrono::Utc;
 
     use super::EmbeddedQueue;
-    use crate::backends::clock::{Clock, ManualClock};
+    use crate::backends::clock::ManualClock;
     use crate::backends::queue::conformance::QueueHarness;
     use crate::backends::queue::{DurableQueue, QueueSettings};
 
@@ -443,10 +577,6 @@ mod tests {
 
         async fn advance(&self, by: Duration) {
             self.clock.advance(by);
-        }
-
-        fn now(&self) -> DateTime<Utc> {
-            self.clock.now()
         }
     }
 

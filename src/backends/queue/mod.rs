@@ -1,30 +1,39 @@
 //! Durable mailboxes: the cargo mailbox and the outbound parcel mailbox.
 //!
-//! Contract shared by every implementation (checked by [`conformance`]):
-//! - [`DurableQueue::publish`] returns only once the message is durable; the binding answers 202
-//!   or ACKs the courier after that and never before.
-//! - [`DurableQueue::receive`] leases messages: a leased message is invisible to other consumers
-//!   until it is acked, nacked, dead-lettered or its lease expires (then it is redelivered).
-//!   Consumers ack only after the effect of the message is itself durable.
-//! - Order is FIFO by (time the message becomes available, insertion order).
+//! The trait follows a message broker's own model (RabbitMQ's, which runs it in distributed mode),
+//! not leases emulated on one:
+//! - [`DurableQueue::publish`] returns only once the message is durable (a publisher confirm on a
+//!   broker); the binding answers 202 or ACKs the courier after that and never before. A refused
+//!   publish (full queue, unroutable, broker down) is an error, never a success.
+//! - [`DurableQueue::consume`] opens a push consumer: the queue sends deliveries as they arrive,
+//!   never more than `prefetch` unsettled at once. A delivery stays with its consumer until it is
+//!   settled ([`ack`](DurableQueue::ack), [`retry`](DurableQueue::retry) or
+//!   [`dead_letter`](DurableQueue::dead_letter)) or the consumer is dropped or loses its
+//!   connection; then it is delivered again, with `attempts` one higher. Consumers ack only once
+//!   the effect of the message is itself durable.
+//! - Order is FIFO among messages ready at the same time.
 //! - Every queue has a capacity; when full, publishing fails with `Unavailable` (at once, or after
 //!   a bounded wait, per [`OverloadMode`]). Nothing is dropped silently.
+//!
+//! Implementations: [`EmbeddedQueue`] (SQLite, one process) and [`amqp::AmqpQueue`] (RabbitMQ).
+//! One suite ([`conformance`]) runs on both.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
 
 use super::error::BackendError;
 
+pub mod amqp;
 pub mod conformance;
 pub mod embedded;
+mod embedded_consumer;
+mod message;
 
 pub use embedded::EmbeddedQueue;
+pub use message::{valid_attribute, Consumer, DeadLetter, Delivery, DeliveryId, QueueMessage};
 
 /// The mailboxes of the gateway. A closed set, so names can be metric labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,98 +145,33 @@ impl QueueSettings {
     }
 }
 
-/// A message to publish.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct QueueMessage {
-    pub body: Bytes,
-    /// Small metadata (e.g. recipient address, expiry) the consumer needs before parsing the body.
-    pub attributes: BTreeMap<String, String>,
-    /// The message is not delivered before this time (delayed retries, scheduled work).
-    pub not_before: Option<DateTime<Utc>>,
-}
-
-impl QueueMessage {
-    pub fn new(body: impl Into<Bytes>) -> Self {
-        QueueMessage {
-            body: body.into(),
-            ..Default::default()
-        }
-    }
-
-    pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.insert(key.into(), value.into());
-        self
-    }
-}
-
-/// Identifies one lease of one message. A stale id (its lease expired and the message was
-/// leased again) is refused with `Conflict` by `ack`, `nack`, `dead_letter` and `extend_lease`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DeliveryId {
-    pub queue: QueueName,
-    pub message_id: i64,
-    pub lease_token: i64,
-}
-
-/// A leased message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: DeliveryId,
-    pub body: Bytes,
-    pub attributes: BTreeMap<String, String>,
-    /// How many times the message has been delivered, this delivery included (1 the first time;
-    /// each nack or lease expiry adds one on the next delivery).
-    pub attempts: u32,
-}
-
-/// A message a consumer gave up on, kept for operators to inspect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    pub queue: QueueName,
-    pub message_id: i64,
-    pub body: Bytes,
-    pub attributes: BTreeMap<String, String>,
-    pub attempts: u32,
-    pub reason: String,
-    pub dead_at: DateTime<Utc>,
-}
-
-/// A durable, leased, bounded mailbox. Used as `Arc<dyn DurableQueue>`.
+/// A durable, bounded mailbox with push consumers. Used as `Arc<dyn DurableQueue>`.
 #[async_trait]
 pub trait DurableQueue: Send + Sync {
     /// Stores the message durably, then returns. `Unavailable` when the queue is full (see
     /// [`OverloadMode`]) or the backend is down; the caller must not acknowledge its producer then.
     async fn publish(&self, queue: QueueName, message: QueueMessage) -> Result<(), BackendError>;
 
-    /// Leases up to `max` available messages for `lease`, oldest first. Returns at once (possibly
-    /// empty); consumers poll or wait for a notification.
-    async fn receive(
-        &self,
-        queue: QueueName,
-        max: usize,
-        lease: Duration,
-    ) -> Result<Vec<Delivery>, BackendError>;
+    /// Opens a push consumer of `queue` holding at most `prefetch` unsettled deliveries. Its
+    /// unsettled deliveries go back to the queue when it is dropped.
+    async fn consume(&self, queue: QueueName, prefetch: usize) -> Result<Consumer, BackendError>;
 
-    /// Deletes the message: its effect is durable. `Conflict` if the lease was lost.
+    /// Removes the message: its effect is durable. `Conflict` if the delivery is no longer this
+    /// consumer's (its consumer was dropped or its connection lost).
     async fn ack(&self, delivery: &DeliveryId) -> Result<(), BackendError>;
 
-    /// Gives the message back for redelivery no sooner than `retry_after` from now.
-    async fn nack(&self, delivery: &DeliveryId, retry_after: Duration) -> Result<(), BackendError>;
+    /// Delivers the message again no sooner than `after` from now (brokers round up to the next
+    /// delay tier), with `attempts` one higher.
+    async fn retry(&self, delivery: &DeliveryId, after: Duration) -> Result<(), BackendError>;
 
-    /// Moves the message to the dead-letter store with `reason`; it is never redelivered.
+    /// Moves the message to the queue's dead letters with `reason`; it is never redelivered.
     async fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<(), BackendError>;
 
-    /// Keeps the message leased for `lease` from now (a heartbeat for long work).
-    async fn extend_lease(
-        &self,
-        delivery: &DeliveryId,
-        lease: Duration,
-    ) -> Result<(), BackendError>;
-
-    /// Messages held in the queue, ready or leased (not dead letters).
+    /// Messages held in the queue, dead letters aside. A broker may leave out the deliveries its
+    /// consumers hold and the retries waiting out their delay.
     async fn depth(&self, queue: QueueName) -> Result<u64, BackendError>;
 
-    /// The oldest dead letters of `queue`, up to `limit`.
+    /// The oldest dead letters of `queue`, up to `limit`, without removing them.
     async fn dead_letters(
         &self,
         queue: QueueName,
