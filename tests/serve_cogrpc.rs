@@ -7,10 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use awala_gateway::backends::metadata::{MetadataStore, ParcelIndexKey, SqliteMetadataStore};
-use awala_gateway::backends::objects::{LocalObjectStore, ObjectStore};
+use awala_gateway::backends::metadata::ParcelIndexKey;
 use awala_gateway::protocols::cogrpc::{CargoDelivery, CargoRelayClient};
-use support::gateway::{Gateway, GatewayOptions};
+use support::gateway::{distributed, Gateway, GatewayOptions};
 use support::node::run_e2e;
 
 /// Generous: a debug build unwraps cargo slowly on a loaded machine.
@@ -57,10 +56,7 @@ fn cargo_from_the_js_cogrpc_client_is_acked_and_its_parcel_relayed() {
         .enable_all()
         .build()
         .expect("runtime");
-    let objects = LocalObjectStore::open(&data_dir.join("objects")).expect("object store");
-    let index = runtime
-        .block_on(SqliteMetadataStore::open(&data_dir.join("gateway.sqlite")))
-        .expect("metadata store");
+    let (index, objects) = runtime.block_on(distributed::open_stores(&data_dir, &options));
     let stored_body = |key: &ParcelIndexKey| {
         runtime.block_on(async {
             let entry = index.get_parcel(key).await.expect("index")?;

@@ -117,17 +117,8 @@ impl Backends {
             .map_err(|e| BackendError::from_io(&format!("preparing {}", data_dir.display()), e))?;
         // Keys first: a world-readable key file must stop start-up before anything is written.
         let sealer: Arc<dyn KeySealer> = Arc::new(FileKeySealer::open(data_dir)?);
-        let metadata: Arc<dyn MetadataStore> = match scheme_of(&urls.database_url)? {
-            "sqlite" => Arc::new(SqliteMetadataStore::open_url(&urls.database_url).await?),
-            "postgres" | "postgresql" => {
-                Arc::new(PostgresMetadataStore::open_url(&urls.database_url).await?)
-            }
-            other => return Err(unsupported(other, "database_url")),
-        };
-        let objects: Arc<dyn ObjectStore> = match scheme_of(&urls.object_store_url)? {
-            "file" => Arc::new(LocalObjectStore::open(&path_of(&urls.object_store_url))?),
-            other => return Err(unsupported(other, "object_store_url")),
-        };
+        let metadata = open_metadata(&urls.database_url).await?;
+        let objects = open_objects(&urls.object_store_url).await?;
         let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {
             "embedded" => {
                 let path = data_dir.join("queue.sqlite");
@@ -158,6 +149,23 @@ impl Backends {
         self.notifier.health_check().await?;
         self.sealer.health_check().await
     }
+}
+
+/// The metadata store at `url` (`sqlite://…`, `postgres://…`).
+pub async fn open_metadata(url: &str) -> Result<Arc<dyn MetadataStore>, BackendError> {
+    Ok(match scheme_of(url)? {
+        "sqlite" => Arc::new(SqliteMetadataStore::open_url(url).await?),
+        "postgres" | "postgresql" => Arc::new(PostgresMetadataStore::open_url(url).await?),
+        other => return Err(unsupported(other, "database_url")),
+    })
+}
+
+/// The object store at `url` (`file://…`).
+pub async fn open_objects(url: &str) -> Result<Arc<dyn ObjectStore>, BackendError> {
+    Ok(match scheme_of(url)? {
+        "file" => Arc::new(LocalObjectStore::open(&path_of(url))?),
+        other => return Err(unsupported(other, "object_store_url")),
+    })
 }
 
 /// The scheme of `url`; `Internal` if there is none.

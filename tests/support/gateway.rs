@@ -255,6 +255,39 @@ pub mod distributed {
 
     use super::GatewayOptions;
 
+    /// The metadata and object stores a gateway on `data_dir` with `options` uses, opened
+    /// beside it (tests that look into them).
+    pub async fn open_stores(
+        data_dir: &Path,
+        options: &GatewayOptions,
+    ) -> (
+        std::sync::Arc<dyn awala_gateway::backends::metadata::MetadataStore>,
+        std::sync::Arc<dyn awala_gateway::backends::objects::ObjectStore>,
+    ) {
+        let env = env(data_dir, options);
+        let pick = |name: &str, default: String| {
+            env.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or(default)
+        };
+        let database = pick(
+            "AWALA_DATABASE_URL",
+            format!("sqlite://{}", data_dir.join("gateway.sqlite").display()),
+        );
+        let objects = pick(
+            "AWALA_OBJECT_STORE_URL",
+            format!("file://{}", data_dir.join("objects").display()),
+        );
+        let metadata = awala_gateway::backends::open_metadata(&database)
+            .await
+            .expect("metadata store");
+        let objects = awala_gateway::backends::open_objects(&objects)
+            .await
+            .expect("object store");
+        (metadata, objects)
+    }
+
     /// Whether this run puts every gateway on the distributed backends.
     pub fn enabled() -> bool {
         std::env::var("AWALA_TEST_DISTRIBUTED").is_ok_and(|value| value == "1")

@@ -15,7 +15,9 @@
 //!
 //! URL options: `?prefix=NAME` (queue-name prefix, default `awala`), `&queue_type=classic` for
 //! brokers without quorum queues (length limits are then exact but a retry coming back to a full
-//! work queue is dropped by the broker, so size `capacity` generously).
+//! work queue is dropped by the broker, so size `capacity` generously), and
+//! `&queue_expires_seconds=N` for short-lived deployments and tests (the broker deletes queues
+//! unused for that long, messages and all).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,8 +50,8 @@ pub mod topology;
 
 /// How long a publisher waits between tries on a full queue in [`OverloadMode::Block`].
 const BLOCKED_RETRY: Duration = Duration::from_millis(50);
-/// Longest wait for the broker to accept a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the broker to accept a connection (a busy broker is slow to answer).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Settings taken from the URL, plus what only tests set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,14 @@ impl AmqpOptions {
                             )))
                         }
                     }
+                }
+                "queue_expires_seconds" => {
+                    let seconds: u64 = value.parse().map_err(|_| {
+                        BackendError::internal(format!(
+                            "queue url: queue_expires_seconds `{value}` is not a whole number"
+                        ))
+                    })?;
+                    options.expires = Some(Duration::from_secs(seconds.max(1)));
                 }
                 _ => rest.push((key.into_owned(), value.into_owned())),
             }

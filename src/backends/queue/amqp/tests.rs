@@ -112,12 +112,13 @@ mod classic {
 #[test]
 fn options_come_off_the_url() {
     let (client, options) = AmqpOptions::from_url(
-        "amqp://u:p@broker:5672/%2f?prefix=edge-1&queue_type=classic&heartbeat=10",
+        "amqp://u:p@broker:5672/%2f?prefix=edge-1&queue_type=classic&heartbeat=10&queue_expires_seconds=60",
     )
     .expect("parse");
     assert_eq!(client, "amqp://u:p@broker:5672/%2f?heartbeat=10");
     assert_eq!(options.prefix, "edge-1");
     assert_eq!(options.queue_type, QueueType::Classic);
+    assert_eq!(options.expires, Some(Duration::from_secs(60)));
     assert!(AmqpOptions::from_url("amqp://broker/?prefix=a%20b").is_err());
     assert!(AmqpOptions::from_url("amqp://broker/?queue_type=stream").is_err());
 }
