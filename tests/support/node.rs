@@ -54,7 +54,13 @@ pub struct PausingScript {
 impl PausingScript {
     /// Starts `node <script> <args>` and returns once it printed `restart`.
     pub fn start_until_restart(script: &str, args: &[String]) -> PausingScript {
-        use std::io::BufRead;
+        let mut paused = PausingScript::start(script, args);
+        paused.wait_for("restart");
+        paused
+    }
+
+    /// Starts `node <script> <args>`.
+    pub fn start(script: &str, args: &[String]) -> PausingScript {
         let mut child = Command::new("node")
             .current_dir(interop_dir())
             .arg(script)
@@ -64,33 +70,46 @@ impl PausingScript {
             .spawn()
             .expect("run node");
         let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut paused = PausingScript {
+        PausingScript {
             child,
             stdout,
             transcript: String::new(),
-        };
+        }
+    }
+
+    /// Reads the script's output until it prints the line `expected`.
+    pub fn wait_for(&mut self, expected: &str) {
+        use std::io::BufRead;
         loop {
             let mut line = String::new();
-            let read = paused
-                .stdout
-                .read_line(&mut line)
-                .expect("read node output");
-            paused.transcript.push_str(&line);
+            let read = self.stdout.read_line(&mut line).expect("read node output");
+            self.transcript.push_str(&line);
             assert!(
                 read > 0,
-                "node exited before the restart:\n{}",
-                paused.transcript
+                "node exited before printing {expected:?}:\n{}",
+                self.transcript
             );
-            if line.trim() == "restart" {
-                return paused;
+            if line.trim() == expected {
+                return;
             }
         }
     }
 
+    /// Writes a line to the script's stdin (letting it go on after a pause).
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        writeln!(self.child.stdin.as_mut().expect("stdin"), "{line}").expect("write stdin");
+    }
+
     /// Lets the script go on, waits for it, and checks it printed every `ok <check>` line.
     pub fn resume_and_check(mut self, checks: &[&str]) {
-        use std::io::{Read, Write};
-        writeln!(self.child.stdin.as_mut().expect("stdin"), "restarted").expect("write stdin");
+        self.send("restarted");
+        self.finish_and_check(checks);
+    }
+
+    /// Waits for the script to end and checks it printed every `ok <check>` line.
+    pub fn finish_and_check(mut self, checks: &[&str]) {
+        use std::io::Read;
         let mut rest = String::new();
         self.stdout
             .read_to_string(&mut rest)

@@ -83,7 +83,7 @@ async function restart() {
   ok('stored parcel collected after the restart');
   // The dispatcher is woken at once, so its first attempt (endpoint down) may come just before
   // the SIGKILL, with the retry not yet durable: the parcel then comes back when the dead
-  // process's lease (60 s) runs out.
+  // process's lease (30 s) runs out.
   const timeout = setTimeout(() => {
     console.error('queued parcel did not reach the endpoint in time');
     process.exit(1);
