@@ -20,6 +20,7 @@ use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
+use awala_gateway::backends::keys::KekSettings;
 use awala_gateway::backends::queue::{BlockedObserver, OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
@@ -161,6 +162,10 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         queue_blocked: Some(BlockedObserver::new(move |queue, waited| {
             blocked_metrics.record_mailbox_blocked(queue.as_str(), waited);
         })),
+        kek: KekSettings {
+            value: secret(&config.keys.kek),
+            file: config.keys.kek_file.clone(),
+        },
         ..BackendOptions::default()
     };
     let backends = Backends::open_with(&urls, &config.data_dir, options)
