@@ -15,6 +15,9 @@ bash scripts/services.sh
 # The PostgreSQL metadata conformance suite runs against the server services.sh made sure of.
 export AWALA_TEST_POSTGRES_URL="${AWALA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
+step "deployment manifests (deploy/: Dockerfile, compose, Helm chart, systemd unit)"
+bash deploy/validate.sh
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
