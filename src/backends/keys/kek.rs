@@ -149,19 +149,34 @@ pub fn open_kek_file(path: &Path) -> Result<Kek, BackendError> {
 }
 
 fn create_kek_file(path: &Path) -> io::Result<()> {
+    if path.exists() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    // Written whole under a private temporary name, then published with `hard_link`, which
+    // fails if the name exists: replicas starting at once on a shared volume never read a
+    // half-written key, and exactly one key wins.
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    // A random suffix, not the pid: replicas in containers are all pid 1.
+    let suffix = hex::encode(random_bytes(8));
+    let temporary = path.with_file_name(format!(".{name}.{suffix}.tmp"));
+    let published = write_new_key(&temporary).and_then(|()| fs::hard_link(&temporary, path));
+    let _ = fs::remove_file(&temporary);
+    published?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn write_new_key(path: &Path) -> io::Result<()> {
     // `create_new` + mode: the file never exists with wider permissions, even for an instant.
-    // Two replicas starting at once on a shared volume: one creates, the other sees it exist.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
     file.write_all(&random_bytes(KEK_LENGTH))?;
-    file.sync_all()?;
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    file.sync_all()
 }
 
 /// Reads a KEK file: private (no group or other access), holding 32 raw octets or their text form.
@@ -287,6 +302,24 @@ mod tests {
         assert_eq!(mode, 0o600);
         let (second, _) = settings.load(Path::new("/elsewhere")).expect("reuse");
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn replicas_creating_the_file_at_once_all_get_the_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("kek");
+        let keys: Vec<Kek> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| open_kek_file(&path).expect("open")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("thread"))
+                .collect()
+        });
+        assert!(keys.iter().all(|key| *key == keys[0]));
+        let entries = fs::read_dir(dir.path()).expect("read_dir").count();
+        assert_eq!(entries, 1, "no temporary file is left behind");
     }
 
     #[test]
