@@ -17,6 +17,9 @@ export AWALA_TEST_POSTGRES_URL="${AWALA_TEST_POSTGRES_URL:-postgres://postgres@1
 # The RabbitMQ queue conformance suite and fault tests.
 export AWALA_TEST_AMQP_URL="${AWALA_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 
+step "deployment manifests (deploy/: Dockerfile, compose, Helm chart, systemd unit)"
+bash deploy/validate.sh
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

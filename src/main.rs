@@ -20,6 +20,7 @@ use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
+use awala_gateway::backends::keys::KekSettings;
 use awala_gateway::backends::queue::{BlockedObserver, OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
 use awala_gateway::config::{GatewayConfig, MailboxOverload, Role, ServeArgs};
@@ -49,7 +50,8 @@ enum Command {
     /// errors.
     Inspect(InspectArgs),
     /// Run the gateway: the roles chosen with `--roles` (all by default) and the admin listener.
-    Serve(ServeArgs),
+    // Boxed: the flags outgrew the other variants (clippy's large_enum_variant).
+    Serve(Box<ServeArgs>),
     /// Load generator against a running gateway: registers private gateways, delivers parcels
     /// over PoHTTP, collects them over PoWeb, and reports throughput, latency and RSS.
     Bench(bench::BenchArgs),
@@ -107,7 +109,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve(args) => match run_serve(args) {
+        Command::Serve(args) => match run_serve(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");
@@ -161,6 +163,10 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         queue_blocked: Some(BlockedObserver::new(move |queue, waited| {
             blocked_metrics.record_mailbox_blocked(queue.as_str(), waited);
         })),
+        kek: KekSettings {
+            value: secret(&config.keys.kek),
+            file: config.keys.kek_file.clone(),
+        },
         ..BackendOptions::default()
     };
     let backends = Backends::open_with(&urls, &config.data_dir, options)

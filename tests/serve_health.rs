@@ -1,7 +1,9 @@
-//! `/health` on the admin listener of the real binary: the roles it runs and their workers.
+//! `/live`, `/ready` and `/health` on the admin listener of the real binary: the backends, the
+//! roles it runs and their workers.
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,7 +43,9 @@ fn health_names_the_roles_and_their_running_workers() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["backends"], "ok");
+    for backend in ["queue", "metadata", "objects", "pubsub", "keys"] {
+        assert_eq!(body["backends"][backend]["status"], "ok", "{body}");
+    }
     let roles: Vec<&str> = body["roles"]
         .as_array()
         .expect("roles")
@@ -55,6 +59,33 @@ fn health_names_the_roles_and_their_running_workers() {
         assert_eq!(component["state"], "running", "{body}");
         assert!(component["running"].as_u64() >= Some(1), "{body}");
     }
+}
+
+#[test]
+fn ready_fails_on_an_exposed_kek_file_while_live_still_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::start(dir.path(), "gw.example.com");
+    let ready = request(gateway.admin_port, "GET", "/ready", &[], b"").expect("ready");
+    assert_eq!(ready.status, 200);
+    let live = request(gateway.admin_port, "GET", "/live", &[], b"").expect("live");
+    assert_eq!(live.status, 200);
+
+    // A real fault of a real backend: the KEK file became readable by others.
+    let kek = dir.path().join("kek.bin");
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    for path in ["/ready", "/health"] {
+        let response = request(gateway.admin_port, "GET", path, &[], b"").expect(path);
+        assert_eq!(response.status, 503, "{path}");
+        let body: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+        assert_eq!(body["status"], "unavailable");
+        assert_eq!(body["backends"]["keys"]["status"], "error", "{body}");
+        assert_eq!(body["backends"]["metadata"]["status"], "ok", "{body}");
+    }
+    let live = request(gateway.admin_port, "GET", "/live", &[], b"").expect("live");
+    assert_eq!(live.status, 200);
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let ready = request(gateway.admin_port, "GET", "/ready", &[], b"").expect("ready");
+    assert_eq!(ready.status, 200);
 }
 
 #[test]

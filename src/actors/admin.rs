@@ -2,10 +2,15 @@
 //! operators can firewall it separately (`--admin-listen`, loopback by default).
 //!
 //! - `GET /metrics`: the text exposition of every gateway metric.
-//! - `GET /health`: `200` when every backend answers its health check and every role of this
-//!   process has its workers running, `503` otherwise (dependency-aware readiness, DESIGN §7).
-//!   The JSON body says which: `status`, `backends` (`ok` or the failure), and per role whether
-//!   it is `up` with the state of each supervised subtree (running, restarting, failed...).
+//! - `GET /live`: `200` while the process serves; no backend is checked (liveness: restarting
+//!   the process would not repair a backend).
+//! - `GET /ready`: `200` when every backend answers its health check in time and every role of
+//!   this process has its workers running, `503` otherwise (dependency-aware readiness, DESIGN
+//!   §7; see [`readiness`](crate::actors::readiness)). The JSON body says which: `status`,
+//!   `backends` (`queue`, `metadata`, `objects`, `pubsub`, `keys`, each `ok` or `error` with the
+//!   failure), and per role whether it is `up` with the state of each supervised subtree
+//!   (running, restarting, failed...).
+//! - `GET /health`: the same as `/ready`, for probes configured before `/ready` existed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +23,7 @@ use actix_web::{App, HttpResponse, HttpServer};
 use serde::Serialize;
 
 use crate::actors::gateway::GatewayContext;
-use crate::supervision::status::RoleReport;
+use crate::actors::readiness;
 
 /// The Prometheus text format's content type.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
@@ -36,7 +41,9 @@ pub fn bind(context: Arc<GatewayContext>, listen: SocketAddr) -> std::io::Result
         App::new()
             .app_data(data.clone())
             .route("/metrics", web::get().to(metrics))
-            .route("/health", web::get().to(health))
+            .route("/live", web::get().to(live))
+            .route("/ready", web::get().to(ready))
+            .route("/health", web::get().to(ready))
     })
     .workers(1)
     // `serve` owns the stop signals and stops every server itself.
@@ -77,28 +84,19 @@ async fn refresh_mailbox_depths(context: &GatewayContext) {
     }
 }
 
-/// The `/health` body.
+/// The `/live` body.
 #[derive(Debug, Serialize)]
-struct Health {
-    /// `ok` or `unavailable`, as the status code says.
+struct Live {
     status: &'static str,
-    backends: String,
-    roles: Vec<RoleReport>,
 }
 
-async fn health(context: Data<GatewayContext>) -> HttpResponse {
-    let backends = context.backends.health_check().await;
-    let roles = context.roles.report();
-    let healthy = backends.is_ok() && roles.iter().all(|role| role.up);
-    let body = Health {
-        status: if healthy { "ok" } else { "unavailable" },
-        backends: match backends {
-            Ok(()) => "ok".to_owned(),
-            Err(error) => format!("unhealthy: {error}"),
-        },
-        roles,
-    };
-    if healthy {
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Live { status: "ok" })
+}
+
+async fn ready(context: Data<GatewayContext>) -> HttpResponse {
+    let body = readiness::check(&context, readiness::CHECK_TIMEOUT).await;
+    if body.is_ready() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
@@ -110,20 +108,42 @@ mod tests {
     use super::*;
     use crate::actors::cogrpc::test_support::Fixture;
 
-    async fn get_health(context: Arc<GatewayContext>) -> (u16, serde_json::Value) {
+    async fn get(context: Arc<GatewayContext>, path: &str) -> (u16, serde_json::Value) {
         let app = actix_web::test::init_service(
             App::new()
                 .app_data(Data::from(context))
-                .route("/health", web::get().to(health)),
+                .route("/live", web::get().to(live))
+                .route("/ready", web::get().to(ready))
+                .route("/health", web::get().to(ready)),
         )
         .await;
-        let request = actix_web::test::TestRequest::get()
-            .uri("/health")
-            .to_request();
+        let request = actix_web::test::TestRequest::get().uri(path).to_request();
         let response = actix_web::test::call_service(&app, request).await;
         let status = response.status().as_u16();
         let body = actix_web::test::read_body(response).await;
         (status, serde_json::from_slice(&body).expect("json body"))
+    }
+
+    async fn get_health(context: Arc<GatewayContext>) -> (u16, serde_json::Value) {
+        let (status, body) = get(context.clone(), "/health").await;
+        assert_eq!(
+            get(context, "/ready").await,
+            (status, body.clone()),
+            "an alias"
+        );
+        (status, body)
+    }
+
+    #[actix_rt::test]
+    async fn live_answers_while_ready_reports_failed_workers() {
+        let f = Fixture::new().await;
+        f.context.roles.register_role("workers");
+        let _outbound = f.context.roles.register("workers", "outbound_delivery", 1);
+        let (status, body) = get(f.context.clone(), "/ready").await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["backends"]["keys"]["status"], "ok", "{body}");
+        let (status, body) = get(f.context.clone(), "/live").await;
+        assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
     }
 
     #[actix_rt::test]
@@ -134,7 +154,9 @@ mod tests {
         let (status, body) = get_health(f.context.clone()).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], "ok");
-        assert_eq!(body["backends"], "ok");
+        for backend in ["queue", "metadata", "objects", "pubsub", "keys"] {
+            assert_eq!(body["backends"][backend]["status"], "ok", "{body}");
+        }
 
         let outbound = f.context.roles.register("workers", "outbound_delivery", 1);
         let (status, body) = get_health(f.context.clone()).await;

@@ -1,7 +1,7 @@
 //! Actors and servers: the parts of the gateway that do I/O on behalf of the bindings.
 //!
 //! Layout:
-//! - [`admin`]: the admin listener (`/metrics`, `/health`).
+//! - [`admin`]: the admin listener (`/metrics`, `/live`, `/ready`, `/health`).
 //! - [`cogrpc`]: the CogRPC server (cargo delivery and collection) and the cargo unwrapping
 //!   workers.
 //! - [`cpu_pool`]: a bounded pool of blocking threads for CPU-heavy request work.
@@ -14,6 +14,7 @@
 //! - [`parcel_router`]: parcel routing shared by PoWeb, PoHTTP and cargo unwrapping.
 //! - [`poweb`]: the PoWeb HTTP server (actix-web); one file per endpoint handler.
 //! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
+//! - [`readiness`]: the bounded, concurrent backend and worker checks behind `/ready`.
 //! - [`rate_limit`]: per-source-address token buckets in a bounded map.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
@@ -31,6 +32,7 @@ pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
 pub mod rate_limit;
+pub mod readiness;
 
 #[cfg(test)]
 mod fault_tests;

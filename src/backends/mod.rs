@@ -88,6 +88,8 @@ pub struct BackendOptions {
     pub notifier: NotifierLimits,
     /// Hears how long publishers wait on full queues (for the mailbox-blocked metric).
     pub queue_blocked: Option<queue::BlockedObserver>,
+    /// Where the key-encryption key comes from (`<data_dir>/kek.bin` by default).
+    pub kek: keys::KekSettings,
 }
 
 /// Every backend the gateway uses, as trait objects.
@@ -116,7 +118,8 @@ impl Backends {
         data_dir::prepare(data_dir)
             .map_err(|e| BackendError::from_io(&format!("preparing {}", data_dir.display()), e))?;
         // Keys first: a world-readable key file must stop start-up before anything is written.
-        let sealer: Arc<dyn KeySealer> = Arc::new(FileKeySealer::open(data_dir)?);
+        let sealer: Arc<dyn KeySealer> =
+            Arc::new(FileKeySealer::open_with(&options.kek, data_dir)?);
         let metadata = open_metadata(&urls.database_url).await?;
         let objects = open_objects(&urls.object_store_url).await?;
         let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {

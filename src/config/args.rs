@@ -41,6 +41,22 @@ pub struct ServeArgs {
     /// Roles this process runs, comma-separated.
     #[arg(long, value_name = "poweb,pohttp,cogrpc,workers")]
     pub roles: Option<String>,
+    /// Metadata database: `sqlite://PATH`, `postgres://…` (a secret: printed redacted).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Object store for parcel bodies: `file://PATH`, `s3://…` (a secret: printed redacted).
+    #[arg(long, value_name = "URL")]
+    pub objects: Option<String>,
+    /// Durable queues: `embedded://`, `amqp://…` (a secret: printed redacted).
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
+    /// Notifications: `memory://`, `redis://…` (a secret: printed redacted).
+    #[arg(long, value_name = "URL")]
+    pub pubsub: Option<String>,
+    /// Key-encryption key file shared by every replica (`<data-dir>/kek.bin` when unset);
+    /// created with mode 0600 if missing. `AWALA_KEK` (the key itself) takes precedence.
+    #[arg(long, value_name = "PATH")]
+    pub kek_file: Option<PathBuf>,
     /// Print the merged configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -76,6 +92,15 @@ impl ServeArgs {
         push("--admin-listen", "listen.admin", self.admin_listen.clone());
         push("--dns-server", "dns_server", self.dns_server.clone());
         push("--roles", "roles", self.roles.clone());
+        push("--database", "backends.database_url", self.database.clone());
+        push(
+            "--objects",
+            "backends.object_store_url",
+            self.objects.clone(),
+        );
+        push("--queue", "backends.queue_url", self.queue.clone());
+        push("--pubsub", "backends.pubsub_url", self.pubsub.clone());
+        push("--kek-file", "keys.kek_file", path(&self.kek_file));
         for route in &self.pohttp_routes {
             push("--pohttp-route", "pohttp_routes", Some(route.clone()));
         }
@@ -127,6 +152,16 @@ mod tests {
             "1.1.1.1:53",
             "--roles",
             "poweb,workers",
+            "--database",
+            "postgres://awala:pw@db/awala",
+            "--objects",
+            "s3://parcels?region=eu",
+            "--queue",
+            "amqp://guest:guest@mq:5672/%2f",
+            "--pubsub",
+            "redis://cache:6379",
+            "--kek-file",
+            "/run/secrets/kek",
             "--print-config",
         ])?;
         let args = cli.serve;
@@ -134,7 +169,18 @@ mod tests {
         assert_eq!(args.pohttp_routes.len(), 2);
         assert_eq!(args.roles.as_deref(), Some("poweb,workers"));
         assert_eq!(args.egress_allow.len(), 2);
-        assert_eq!(args.overrides().len(), 12);
+        assert_eq!(
+            args.database.as_deref(),
+            Some("postgres://awala:pw@db/awala")
+        );
+        assert_eq!(args.objects.as_deref(), Some("s3://parcels?region=eu"));
+        assert_eq!(
+            args.queue.as_deref(),
+            Some("amqp://guest:guest@mq:5672/%2f")
+        );
+        assert_eq!(args.pubsub.as_deref(), Some("redis://cache:6379"));
+        assert_eq!(args.kek_file, Some(PathBuf::from("/run/secrets/kek")));
+        assert_eq!(args.overrides().len(), 17);
         Ok(())
     }
 }

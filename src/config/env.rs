@@ -45,6 +45,8 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_QUEUE_URL_FILE",
     "AWALA_PUBSUB_URL",
     "AWALA_PUBSUB_URL_FILE",
+    "AWALA_KEK",
+    "AWALA_KEK_FILE",
     "AWALA_LIMITS_FUTURE_MESSAGE_TOLERANCE_SECONDS",
     "AWALA_LIMITS_WEBSOCKET_PING_INTERVAL_SECONDS",
     "AWALA_LIMITS_HANDSHAKE_TIMEOUT_SECONDS",
@@ -196,6 +198,14 @@ pub(crate) fn settings() -> Vec<Setting> {
         "AWALA_PUBSUB_URL",
         "AWALA_PUBSUB_URL_FILE"
     ));
+    all.extend([
+        // Not a `secret_settings!` pair: the value and the file are independent sources with a
+        // fixed precedence (the value wins), not one setting in two forms.
+        setting!("keys.kek", "AWALA_KEK", |c, v| c.keys.kek =
+            Some(Secret::new(v.trim()))),
+        setting!("keys.kek_file", "AWALA_KEK_FILE", |c, v| c.keys.kek_file =
+            Some(PathBuf::from(v))),
+    ]);
     all.extend([
         limit_setting!(
             future_message_tolerance_seconds,

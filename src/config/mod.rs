@@ -9,6 +9,7 @@
 //!
 //! Errors name the key and the layer that set it. Secret-bearing values (backend URLs) print
 //! redacted, and each has a `*_file` twin whose file must not be readable by group or others.
+//! Backend URLs can also be given as flags (`--database`, `--objects`, `--queue`, `--pubsub`).
 //!
 //! # Environment variables
 //!
@@ -23,6 +24,7 @@
 //! | `AWALA_DNS_SERVER`, `AWALA_DNSSEC` | `dns_server`, `dnssec` |
 //! | `AWALA_EGRESS_ALLOW` | `egress_allow`, comma-separated CIDRs, addresses or host names (added to the file's) |
 //! | `AWALA_DATABASE_URL`, `AWALA_OBJECT_STORE_URL`, `AWALA_QUEUE_URL`, `AWALA_PUBSUB_URL` (each also `…_FILE`) | `backends.*` |
+//! | `AWALA_KEK` (the key-encryption key, base64 or hex; env only, never printed), `AWALA_KEK_FILE` | `keys.kek`, `keys.kek_file` |
 //! | `AWALA_LIMITS_<KEY>` (e.g. `AWALA_LIMITS_PONG_TIMEOUT_SECONDS`) | `limits.<key>` |
 //! | `AWALA_LOG_LEVEL`, `AWALA_LOG_FORMAT` | `log.level`, `log.format` |
 //!
@@ -47,8 +49,8 @@ use std::path::{Path, PathBuf};
 pub use args::ServeArgs;
 pub use env::env_var_names;
 pub use model::{
-    parse_roles, BackendsConfig, GatewayConfig, LimitsConfig, ListenConfig, LogConfig, LogFormat,
-    LogLevel, MailboxOverload, Role, RouteUrl, CONFIG_VERSION, DEFAULT_INTERNET_ADDRESS,
+    parse_roles, BackendsConfig, GatewayConfig, KeysConfig, LimitsConfig, ListenConfig, LogConfig,
+    LogFormat, LogLevel, MailboxOverload, Role, RouteUrl, CONFIG_VERSION, DEFAULT_INTERNET_ADDRESS,
 };
 pub use secrets::{redact_url, Secret, SecretFileError, REDACTED};
 
@@ -299,6 +301,11 @@ impl GatewayConfig {
             parse::check_pohttp_url(url.url()).map_err(|reason| {
                 provenance.invalid(key, format!("route for {address}: {reason}"))
             })?;
+        }
+        if let Some(kek) = &self.keys.kek {
+            // Checked here so the error names the layer; the backends decode it again to use it.
+            crate::backends::keys::kek::decode_kek(kek.expose())
+                .map_err(|reason| provenance.invalid("keys.kek", reason))?;
         }
         let limits = &self.limits;
         for (name, value) in [

@@ -51,6 +51,8 @@ pub struct GatewayConfig {
     pub egress_allow: Vec<AllowEntry>,
     /// Backend URLs (derived from `data_dir` by the caller when unset).
     pub backends: BackendsConfig,
+    /// The key-encryption key that seals private keys at rest.
+    pub keys: KeysConfig,
     /// Protocol and resource limits.
     pub limits: LimitsConfig,
     /// Logging.
@@ -71,6 +73,7 @@ impl Default for GatewayConfig {
             dnssec: true,
             egress_allow: Vec::new(),
             backends: BackendsConfig::default(),
+            keys: KeysConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
@@ -207,6 +210,21 @@ pub struct BackendsConfig {
     /// `memory://` or `redis://…`.
     pub pubsub_url: Option<Secret>,
     pub pubsub_url_file: Option<PathBuf>,
+}
+
+/// Where the key-encryption key (KEK) comes from: `kek` (env `AWALA_KEK` only) wins over
+/// `kek_file`, which wins over `<data_dir>/kek.bin`. Replicas must share one KEK.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// A KEK file shared by replicas (raw 32 octets, or base64 or hex); created mode 0600 if
+    /// missing, refused if group or others can read it.
+    pub kek_file: Option<PathBuf>,
+    /// The KEK itself, base64 or hex of 32 octets. Only the environment may set it: a config
+    /// file holding it would be one more copy of the key, so TOML refuses the key and
+    /// `--print-config` leaves it out.
+    #[serde(skip)]
+    pub kek: Option<Secret>,
 }
 
 /// What a full mailbox does to its sender (house style, practice 8).

@@ -458,3 +458,95 @@ fn edge_limits_come_from_env_and_refuse_zero_deadlines() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn backend_flags_override_env_and_print_redacted() -> TestResult {
+    let env = env_of(&[
+        ("AWALA_DATABASE_URL", "sqlite:///env.sqlite"),
+        ("AWALA_OBJECT_STORE_URL", "file:///env-objects"),
+        ("AWALA_QUEUE_URL", "embedded://"),
+        ("AWALA_PUBSUB_URL", "memory://"),
+    ]);
+    let args = ServeArgs {
+        database: Some("postgres://awala:flagpass@db:5432/awala".to_owned()),
+        objects: Some("s3://parcels?secret_key=flagkey".to_owned()),
+        queue: Some("amqp://guest:mqpass@mq:5672/%2f".to_owned()),
+        pubsub: Some("redis://:cachepass@cache:6379".to_owned()),
+        ..ServeArgs::default()
+    };
+    let config = GatewayConfig::load(&args, &env)?;
+    let backends = &config.backends;
+    let exposed = |secret: &Option<Secret>| secret.as_ref().map(|s| s.expose().to_owned());
+    assert_eq!(
+        exposed(&backends.database_url).as_deref(),
+        Some("postgres://awala:flagpass@db:5432/awala")
+    );
+    assert_eq!(
+        exposed(&backends.object_store_url).as_deref(),
+        Some("s3://parcels?secret_key=flagkey")
+    );
+    assert_eq!(
+        exposed(&backends.queue_url).as_deref(),
+        Some("amqp://guest:mqpass@mq:5672/%2f")
+    );
+    assert_eq!(
+        exposed(&backends.pubsub_url).as_deref(),
+        Some("redis://:cachepass@cache:6379")
+    );
+    let printed = config.to_redacted_toml()?;
+    for secret in ["flagpass", "flagkey", "mqpass", "cachepass"] {
+        assert!(!printed.contains(secret), "{printed}");
+    }
+    assert!(printed.contains("postgres://awala:REDACTED@db:5432/awala"));
+
+    // A bad flag value names the flag.
+    let error = load_error(
+        &ServeArgs {
+            kek_file: Some(PathBuf::from("/k")),
+            ..ServeArgs::default()
+        },
+        &[("AWALA_KEK", "short")],
+    );
+    assert!(
+        error.contains("keys.kek") && error.contains("AWALA_KEK") && !error.contains("short"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn kek_sources_come_from_file_env_and_flags_but_the_key_never_from_toml() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write_config(&dir, "version = 1\n[keys]\nkek_file = \"/etc/awala/kek\"\n")?;
+    let config = GatewayConfig::load(&with_file(path.clone()), &no_env)?;
+    assert_eq!(config.keys.kek_file, Some(PathBuf::from("/etc/awala/kek")));
+    assert_eq!(config.keys.kek, None);
+
+    let env = env_of(&[
+        ("AWALA_KEK_FILE", "/run/env-kek"),
+        (
+            "AWALA_KEK",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        ),
+    ]);
+    let config = GatewayConfig::load(&with_file(path.clone()), &env)?;
+    assert_eq!(config.keys.kek_file, Some(PathBuf::from("/run/env-kek")));
+    let printed = config.to_redacted_toml()?;
+    assert!(!printed.contains("0e0f"), "{printed}");
+    assert!(!printed.contains("kek ="), "{printed}");
+    assert!(printed.contains("kek_file = \"/run/env-kek\""), "{printed}");
+
+    let args = ServeArgs {
+        kek_file: Some(PathBuf::from("/flag/kek")),
+        ..with_file(path)
+    };
+    let config = GatewayConfig::load(&args, &env)?;
+    assert_eq!(config.keys.kek_file, Some(PathBuf::from("/flag/kek")));
+    assert!(config.keys.kek.is_some(), "the value stays: it wins later");
+
+    // The key itself in a config file would be one more copy of it: refused.
+    let inline = write_config(&dir, "version = 1\n[keys]\nkek = \"AAAA\"\n")?;
+    let error = load_error(&with_file(inline), &[]);
+    assert!(error.contains("kek"), "{error}");
+    Ok(())
+}

@@ -1,103 +1,42 @@
-//! A key-encryption key (KEK) in a file: `<data_dir>/kek.bin`, 32 random octets, mode 0600.
-//!
-//! Created on first start. A KEK file that group or others can read is refused, because anyone
-//! who can read it and the database holds every private key; better not to start than to run
-//! with keys exposed.
+//! A [`KeySealer`] with a local key-encryption key (KEK): from `AWALA_KEK`, a shared KEK file,
+//! or `<data_dir>/kek.bin` (see [`super::kek`] for the sources and their checks).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use async_trait::async_trait;
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 
+use super::kek::{read_kek_file, Kek, KekOrigin, KekSettings};
 use super::{KeySealer, MAX_PLAINTEXT_LENGTH, NONCE_LENGTH, SEALED_FORMAT_VERSION, TAG_LENGTH};
 use crate::backends::error::BackendError;
 use crate::protocols::awala::keys::random_bytes;
 
-/// Name of the KEK file in the data directory.
-pub const KEK_FILE_NAME: &str = "kek.bin";
-const KEK_LENGTH: usize = 32;
+pub use super::kek::KEK_FILE_NAME;
 
-/// A [`KeySealer`] whose KEK lives in a local file.
+/// A [`KeySealer`] whose KEK is held in this process.
 pub struct FileKeySealer {
-    kek: [u8; KEK_LENGTH],
-    path: PathBuf,
+    kek: Kek,
+    origin: KekOrigin,
 }
 
 impl std::fmt::Debug for FileKeySealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the key.
-        write!(f, "FileKeySealer({})", self.path.display())
+        write!(f, "FileKeySealer({})", self.origin)
     }
 }
 
 impl FileKeySealer {
     /// Loads `<data_dir>/kek.bin`, creating it (mode 0600) if missing.
     pub fn open(data_dir: &Path) -> Result<Self, BackendError> {
-        let path = data_dir.join(KEK_FILE_NAME);
-        match create_kek(&path) {
-            Ok(()) => tracing::info!(path = %path.display(), "created key-encryption key"),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(BackendError::from_io(
-                    &format!("creating {}", path.display()),
-                    e,
-                ))
-            }
-        }
-        let kek = read_kek(&path)?;
-        Ok(FileKeySealer { kek, path })
+        Self::open_with(&KekSettings::default(), data_dir)
     }
-}
 
-fn create_kek(path: &Path) -> io::Result<()> {
-    // `create_new` + mode: the file never exists with wider permissions, even for an instant.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(&random_bytes(KEK_LENGTH))?;
-    file.sync_all()?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+    /// Loads the KEK from the source `settings` pick (see [`super::kek`]).
+    pub fn open_with(settings: &KekSettings, data_dir: &Path) -> Result<Self, BackendError> {
+        let (kek, origin) = settings.load(data_dir)?;
+        Ok(FileKeySealer { kek, origin })
     }
-    Ok(())
-}
-
-fn read_kek(path: &Path) -> Result<[u8; KEK_LENGTH], BackendError> {
-    let context = || format!("reading {}", path.display());
-    let metadata = fs::metadata(path).map_err(|e| BackendError::from_io(&context(), e))?;
-    if !metadata.is_file() {
-        return Err(BackendError::internal(format!(
-            "{} is not a file",
-            path.display()
-        )));
-    }
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(BackendError::internal(format!(
-            "refusing to use {}: mode {mode:o} lets group or others read it (chmod 600)",
-            path.display()
-        )));
-    }
-    let mut kek = [0u8; KEK_LENGTH];
-    let file = File::open(path).map_err(|e| BackendError::from_io(&context(), e))?;
-    let mut contents = Vec::with_capacity(KEK_LENGTH);
-    Read::take(file, KEK_LENGTH as u64 + 1)
-        .read_to_end(&mut contents)
-        .map_err(|e| BackendError::from_io(&context(), e))?;
-    if contents.len() != KEK_LENGTH {
-        return Err(BackendError::corrupt(format!(
-            "{} holds {} octets, expected {KEK_LENGTH}",
-            path.display(),
-            contents.len()
-        )));
-    }
-    kek.copy_from_slice(&contents);
-    Ok(kek)
 }
 
 impl FileKeySealer {
@@ -109,7 +48,7 @@ impl FileKeySealer {
         let mut tag = [0u8; TAG_LENGTH];
         let ciphertext = encrypt_aead(
             Cipher::aes_256_gcm(),
-            &self.kek,
+            self.kek.as_bytes(),
             Some(&nonce),
             key_id,
             plaintext,
@@ -138,14 +77,18 @@ impl FileKeySealer {
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LENGTH);
         decrypt_aead(
             Cipher::aes_256_gcm(),
-            &self.kek,
+            self.kek.as_bytes(),
             Some(nonce),
             key_id,
             ciphertext,
             tag,
         )
         .map_err(|_| {
-            BackendError::corrupt("sealed key does not authenticate (wrong id, key or tampered)")
+            BackendError::corrupt(format!(
+                "sealed key does not authenticate: the key-encryption key ({}) is not the one it \
+                 was sealed with, or the record was moved or tampered with",
+                self.origin
+            ))
         })
     }
 }
@@ -161,12 +104,14 @@ impl KeySealer for FileKeySealer {
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {
-        // The file must still be ours alone and hold the key we loaded.
-        let kek = read_kek(&self.path)?;
-        if kek != self.kek {
-            return Err(BackendError::corrupt(
-                "key-encryption key file changed on disk",
-            ));
+        // A file must still be ours alone and hold the key we loaded; a value cannot change.
+        if let KekOrigin::File(path) = &self.origin {
+            if read_kek_file(path)? != self.kek {
+                return Err(BackendError::corrupt(format!(
+                    "key-encryption key file {} changed on disk",
+                    path.display()
+                )));
+            }
         }
         Ok(())
     }

@@ -11,8 +11,10 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod file;
+pub mod kek;
 
 pub use file::FileKeySealer;
+pub use kek::{KekOrigin, KekSettings};
 
 /// The current sealed-format version.
 pub const SEALED_FORMAT_VERSION: u8 = 1;
