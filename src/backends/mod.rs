@@ -31,24 +31,24 @@ pub use error::{BackendError, BackendErrorKind};
 
 use keys::{FileKeySealer, KeySealer};
 use metadata::{MetadataStore, PostgresMetadataStore, SqliteMetadataStore};
-use objects::{LocalObjectStore, ObjectStore};
-use pubsub::{MemoryNotifier, Notifier, NotifierLimits};
+use objects::{LocalObjectStore, ObjectStore, S3ObjectStore};
+use pubsub::{MemoryNotifier, Notifier, NotifierLimits, RedisNotifier};
 use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
 
 /// Schemes of distributed backends that later builds will implement.
-const PLANNED_SCHEMES: [&str; 6] = ["amqp", "amqps", "redis", "mongodb", "mongodb+srv", "s3"];
+const PLANNED_SCHEMES: [&str; 4] = ["amqp", "amqps", "mongodb", "mongodb+srv"];
 
 /// Where each backend lives. `None` means the embedded default under the data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackendUrls {
     /// `sqlite://<path>` (default `sqlite://<data_dir>/gateway.sqlite`) or `postgres://…`.
     pub database_url: Option<String>,
-    /// `file://<path>` (default `file://<data_dir>/objects`).
+    /// `file://<path>` (default `file://<data_dir>/objects`) or `s3://BUCKET?endpoint=…`.
     pub object_store_url: Option<String>,
     /// `embedded://` (default): a SQLite file `<data_dir>/queue.sqlite`, apart from the metadata
     /// database (see [`queue::embedded`] for why).
     pub queue_url: Option<String>,
-    /// `memory://` (default): in-process broadcast.
+    /// `memory://` (default): in-process broadcast; or `redis://host:port/db`.
     pub pubsub_url: Option<String>,
 }
 
@@ -125,6 +125,7 @@ impl Backends {
         };
         let objects: Arc<dyn ObjectStore> = match scheme_of(&urls.object_store_url)? {
             "file" => Arc::new(LocalObjectStore::open(&path_of(&urls.object_store_url))?),
+            "s3" => Arc::new(S3ObjectStore::open(&urls.object_store_url)?),
             other => return Err(unsupported(other, "object_store_url")),
         };
         let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {
@@ -137,6 +138,7 @@ impl Backends {
         };
         let notifier: Arc<dyn Notifier> = match scheme_of(&urls.pubsub_url)? {
             "memory" => Arc::new(MemoryNotifier::new(options.notifier)),
+            "redis" => Arc::new(RedisNotifier::open(&urls.pubsub_url, options.notifier).await?),
             other => return Err(unsupported(other, "pubsub_url")),
         };
         Ok(Backends {

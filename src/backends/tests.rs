@@ -103,15 +103,7 @@ async fn planned_schemes_are_not_supported_yet_and_unknown_ones_are_unknown() {
             ..BackendUrls::default()
         },
         BackendUrls {
-            pubsub_url: Some("redis://127.0.0.1".into()),
-            ..BackendUrls::default()
-        },
-        BackendUrls {
             database_url: Some("mongodb://127.0.0.1/awala".into()),
-            ..BackendUrls::default()
-        },
-        BackendUrls {
-            object_store_url: Some("s3://bucket?endpoint=http://127.0.0.1:9000".into()),
             ..BackendUrls::default()
         },
     ];

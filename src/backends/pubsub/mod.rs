@@ -13,8 +13,11 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod memory;
+pub mod redis;
+mod redis_hub;
 
 pub use memory::{MemoryNotifier, NotifierLimits};
+pub use redis::RedisNotifier;
 
 /// Channel of a private gateway's "parcel stored" notifications (the reference gateway's name).
 pub fn parcel_channel(pg_id: &str) -> String {
