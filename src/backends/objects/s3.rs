@@ -69,7 +69,6 @@ impl S3ObjectStore {
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
             .with_virtual_hosted_style_request(false)
-            .with_allow_http(config.allow_http)
             .with_retry(retry)
             .with_client_options(client);
         if let Some(endpoint) = &config.endpoint {
@@ -170,8 +169,10 @@ impl ObjectStore for S3ObjectStore {
         for key in keys {
             validate_key(key)?;
         }
-        futures::stream::iter(keys)
-            .map(|key| self.get(key))
+        // The futures are made up front (they do nothing until polled): a closure mapping
+        // borrowed keys inside the stream trips the compiler's `Send` check of this async fn.
+        let gets: Vec<_> = keys.iter().map(|key| self.get(key)).collect();
+        futures::stream::iter(gets)
             .buffered(GET_MANY_CONCURRENCY)
             .try_collect()
             .await
