@@ -146,3 +146,23 @@ async fn amqp_message_names_the_scheme() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn redis_and_s3_urls_open_their_backends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Opening connects to neither (nothing listens on port 9): they report through health checks.
+    let urls = BackendUrls {
+        pubsub_url: Some("redis://127.0.0.1:9/0".into()),
+        object_store_url: Some("s3://bucket?endpoint=http://127.0.0.1:9&region=us-east-1".into()),
+        ..BackendUrls::default()
+    };
+    let backends = Backends::open(&urls, dir.path()).await.expect("open");
+    let error = backends.notifier.health_check().await.expect_err("down");
+    assert_eq!(error.kind, BackendErrorKind::Unavailable, "{error}");
+    let bad = open_error(BackendUrls {
+        object_store_url: Some("s3://bucket?endpont=typo".into()),
+        ..BackendUrls::default()
+    })
+    .await;
+    assert!(bad.message.contains("unknown parameter `endpont`"), "{bad}");
+}

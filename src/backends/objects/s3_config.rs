@@ -42,7 +42,9 @@ impl S3Config {
             return Err(invalid("no bucket (expected s3://BUCKET?…)"));
         }
         if !url.path().is_empty() && url.path() != "/" {
-            return Err(invalid("a path after the bucket; use `prefix=` to namespace keys"));
+            return Err(invalid(
+                "a path after the bucket; use `prefix=` to namespace keys",
+            ));
         }
         if url.username() != "" || url.password().is_some() || url.port().is_some() {
             return Err(invalid(
@@ -211,7 +213,10 @@ mod tests {
         let aws = S3Config::parse("s3://bucket").expect("parse");
         assert_eq!(aws.region, super::DEFAULT_REGION);
         assert_eq!(aws.full_key("k"), "k");
-        assert_eq!((aws.endpoint, aws.prefix, aws.allow_http), (None, None, false));
+        assert_eq!(
+            (aws.endpoint, aws.prefix, aws.allow_http),
+            (None, None, false)
+        );
         let https = S3Config::parse("s3://b?endpoint=https://s3.example/").expect("parse");
         assert_eq!(https.endpoint.as_deref(), Some("https://s3.example"));
         assert!(!https.allow_http);
@@ -250,7 +255,10 @@ mod tests {
         .expect("read")
         .expect("some");
         assert!(!format!("{direct:?}").contains("secret"));
-        assert_eq!((direct.access_key_id.as_str(), direct.session_token), ("id", None));
+        assert_eq!(
+            (direct.access_key_id.as_str(), direct.session_token),
+            ("id", None)
+        );
         assert_eq!(S3Credentials::from_lookup(lookup(&[])).expect("read"), None);
         let half = S3Credentials::from_lookup(lookup(&[("AWS_ACCESS_KEY_ID", "id".into())]));
         assert!(half.is_err());

@@ -32,7 +32,11 @@ impl Drop for Namespace {
                 .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
-                    let prefix = store.config.prefix.as_deref().map(object_store::path::Path::from);
+                    let prefix = store
+                        .config
+                        .prefix
+                        .as_deref()
+                        .map(object_store::path::Path::from);
                     let locations = store
                         .store
                         .list(prefix.as_ref())
@@ -102,8 +106,8 @@ async fn prefixes_keep_stores_apart() {
 #[tokio::test]
 async fn unreachable_server_is_unavailable() {
     // Port 9 (discard) on loopback: nothing listens there, the connection is refused at once.
-    let config = S3Config::parse("s3://bucket?endpoint=http://127.0.0.1:9&region=us-east-1")
-        .expect("parse");
+    let config =
+        S3Config::parse("s3://bucket?endpoint=http://127.0.0.1:9&region=us-east-1").expect("parse");
     let credentials = S3Credentials {
         access_key_id: "id".into(),
         secret_access_key: "secret".into(),

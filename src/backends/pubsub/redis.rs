@@ -130,10 +130,10 @@ pub(super) fn redis_error(context: &str, error: RedisError) -> BackendError {
 fn pool_error(context: &str, error: PoolError) -> BackendError {
     match error {
         PoolError::Backend(e) => redis_error(context, e),
-        PoolError::Timeout(_) | PoolError::Closed => BackendError::unavailable(format!(
-            "{context}: no redis connection: {error}"
-        ))
-        .with_source(error),
+        PoolError::Timeout(_) | PoolError::Closed => {
+            BackendError::unavailable(format!("{context}: no redis connection: {error}"))
+                .with_source(error)
+        }
         _ => BackendError::internal(format!("{context}: {error}")).with_source(error),
     }
 }

@@ -316,7 +316,11 @@ impl HubTask {
     }
 
     /// Unsubscribes from `channel` if nobody uses it any more.
-    async fn release(&mut self, sink: &mut PubSubSink, channel: String) -> Result<(), BackendError> {
+    async fn release(
+        &mut self,
+        sink: &mut PubSubSink,
+        channel: String,
+    ) -> Result<(), BackendError> {
         if !self.unused(&channel) {
             return Ok(());
         }

@@ -144,9 +144,15 @@ async fn subscribers_are_told_of_a_reconnection_and_keep_receiving() {
     let channel = parcel_channel("0reconnect");
     let mut first = notifier.subscribe(&channel).await.expect("subscribe");
     let mut second = notifier.subscribe(&channel).await.expect("subscribe");
-    notifier.publish(&channel, "before".into()).await.expect("publish");
+    notifier
+        .publish(&channel, "before".into())
+        .await
+        .expect("publish");
     for subscription in [&mut first, &mut second] {
-        assert_eq!(next(subscription).await, Notification::Message("before".into()));
+        assert_eq!(
+            next(subscription).await,
+            Notification::Message("before".into())
+        );
     }
 
     let mut kill = deadpool_redis::redis::cmd("CLIENT");
@@ -162,15 +168,27 @@ async fn subscribers_are_told_of_a_reconnection_and_keep_receiving() {
         assert_eq!(next(subscription).await, Notification::Lagged(0));
     }
     eventually_healthy(&notifier).await;
-    let reached = notifier.publish(&channel, "after".into()).await.expect("publish");
+    let reached = notifier
+        .publish(&channel, "after".into())
+        .await
+        .expect("publish");
     assert_eq!(reached, 1, "subscribed again, on one connection");
     for subscription in [&mut first, &mut second] {
-        assert_eq!(next(subscription).await, Notification::Message("after".into()));
+        assert_eq!(
+            next(subscription).await,
+            Notification::Message("after".into())
+        );
     }
     // A subscription made after the reconnection works like any other.
     let mut third = notifier.subscribe(&channel).await.expect("subscribe");
-    notifier.publish(&channel, "later".into()).await.expect("publish");
-    assert_eq!(next(&mut third).await, Notification::Message("later".into()));
+    notifier
+        .publish(&channel, "later".into())
+        .await
+        .expect("publish");
+    assert_eq!(
+        next(&mut third).await,
+        Notification::Message("later".into())
+    );
 }
 
 /// Subscriptions share one connection, and the last one to go unsubscribes it.
