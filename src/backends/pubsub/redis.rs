@@ -26,6 +26,9 @@ const POOL_SIZE: usize = 16;
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest wait for one command's answer (on top of the driver's own response timeout).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening waits for the subscriber connection, so that collections arriving right
+/// after start-up can subscribe; a Redis that is down does not hold start-up longer.
+const OPEN_WAIT: Duration = Duration::from_secs(2);
 
 /// A [`Notifier`] on a Redis server.
 #[derive(Clone)]
@@ -47,9 +50,10 @@ impl std::fmt::Debug for RedisNotifier {
 }
 
 impl RedisNotifier {
-    /// Checks `url` and starts the subscriber hub on the current tokio runtime. Nothing is
-    /// awaited from Redis: until it answers, publishing and subscribing fail with `Unavailable`
-    /// and [`Notifier::health_check`] says why, while the hub keeps trying to connect.
+    /// Checks `url`, starts the subscriber hub on the current tokio runtime and gives it a
+    /// moment to connect. Opening does not fail when Redis is down: until it answers, publishing
+    /// and subscribing fail with `Unavailable` and [`Notifier::health_check`] says why, while the
+    /// hub keeps trying to connect.
     pub async fn open(url: &str, limits: NotifierLimits) -> Result<Self, BackendError> {
         Self::open_with_prefix(url, limits, "").await
     }
@@ -81,9 +85,15 @@ impl RedisNotifier {
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| {
             BackendError::internal(format!("creating the redis pool: {e}")).with_source(e)
         })?;
+        let hub = Hub::start(client, limits);
+        if !hub.wait_connected(OPEN_WAIT).await {
+            tracing::warn!(
+                "redis is not answering yet; notifications are unavailable until it does"
+            );
+        }
         Ok(RedisNotifier {
             pool,
-            hub: Hub::start(client, limits),
+            hub,
             limits,
             channel_prefix: channel_prefix.to_string(),
         })

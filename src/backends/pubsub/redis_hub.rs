@@ -16,8 +16,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,7 +23,7 @@ use deadpool_redis::redis::aio::{PubSubSink, PubSubStream};
 use deadpool_redis::redis::{self, Msg};
 use futures::stream::{self, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::redis::redis_error;
 use super::{Notification, NotifierLimits, Subscription};
@@ -59,7 +57,7 @@ struct SubscribeCommand {
 pub(super) struct Hub {
     commands: mpsc::Sender<SubscribeCommand>,
     releases: mpsc::UnboundedSender<String>,
-    connected: Arc<AtomicBool>,
+    connected: watch::Receiver<bool>,
 }
 
 impl Hub {
@@ -67,14 +65,14 @@ impl Hub {
     pub(super) fn start(client: redis::Client, limits: NotifierLimits) -> Hub {
         let (commands, command_receiver) = mpsc::channel(COMMAND_QUEUE);
         let (releases, release_receiver) = mpsc::unbounded_channel();
-        let connected = Arc::new(AtomicBool::new(false));
+        let (connected_sender, connected) = watch::channel(false);
         let task = HubTask {
             client,
             limits,
             commands: command_receiver,
             releases: release_receiver,
             channels: HashMap::new(),
-            connected: connected.clone(),
+            connected: connected_sender,
         };
         tokio::spawn(task.run());
         Hub {
@@ -113,6 +111,13 @@ impl Hub {
         Ok(stream.boxed())
     }
 
+    /// Waits up to `wait` for the subscriber connection to be up; says whether it is.
+    pub(super) async fn wait_connected(&self, wait: Duration) -> bool {
+        let mut connected = self.connected.clone();
+        let up = tokio::time::timeout(wait, connected.wait_for(|up| *up)).await;
+        matches!(up, Ok(Ok(_)))
+    }
+
     /// `Unavailable` while the subscriber connection is down.
     pub(super) fn health_check(&self) -> Result<(), BackendError> {
         if self.commands.is_closed() {
@@ -120,7 +125,7 @@ impl Hub {
                 "the redis subscriber task has stopped",
             ));
         }
-        if !self.connected.load(Ordering::Relaxed) {
+        if !*self.connected.borrow() {
             return Err(BackendError::unavailable(
                 "the redis subscriber connection is down (reconnecting)",
             ));
@@ -163,7 +168,7 @@ struct HubTask {
     releases: mpsc::UnboundedReceiver<String>,
     /// Channels subscribed in Redis (or to be, after a reconnection), with their local fan-out.
     channels: HashMap<String, broadcast::Sender<Item>>,
-    connected: Arc<AtomicBool>,
+    connected: watch::Sender<bool>,
 }
 
 impl HubTask {
@@ -176,9 +181,9 @@ impl HubTask {
             let exit = match result {
                 Ok((sink, stream)) => {
                     failures = 0;
-                    self.connected.store(true, Ordering::Relaxed);
+                    self.connected.send_replace(true);
                     let exit = self.serve(sink, stream).await;
-                    self.connected.store(false, Ordering::Relaxed);
+                    self.connected.send_replace(false);
                     exit
                 }
                 Err(error) => Exit::Lost(error),
