@@ -181,7 +181,6 @@ impl HubTask {
             let exit = match result {
                 Ok((sink, stream)) => {
                     failures = 0;
-                    self.connected.send_replace(true);
                     let exit = self.serve(sink, stream).await;
                     self.connected.send_replace(false);
                     exit
@@ -243,6 +242,7 @@ impl HubTask {
                 let _ = sender.send(Item::Resubscribed);
             }
         }
+        self.connected.send_replace(true);
         loop {
             let result = tokio::select! {
                 message = stream.next() => match message {
