@@ -32,3 +32,35 @@ if ! port_open 5672; then
   port_open 5672 || { echo "rabbitmq: did not start" >&2; exit 1; }
 fi
 echo "rabbitmq: up on 127.0.0.1:5672"
+
+# --- redis ---
+# Redis: the notifier tests run against it when AWALA_TEST_REDIS_URL is set.
+if ! port_open 6379; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server >/dev/null; }
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no >/dev/null
+  for _ in $(seq 1 50); do port_open 6379 && break; sleep 0.2; done
+fi
+echo "redis: up on 127.0.0.1:6379"
+
+# --- s3 (moto) ---
+# An S3 server for the object-store tests (AWALA_TEST_S3_URL): moto from PyPI, in a venv inside
+# the repository (.services/, gitignored), bucket `awala-test`.
+services_dir="$(cd "$(dirname "$0")/.." && pwd)/.services"
+if ! port_open 9000; then
+  if [ ! -x "$services_dir/venv-moto/bin/moto_server" ]; then
+    mkdir -p "$services_dir"
+    python3 -m venv "$services_dir/venv-moto" \
+      || { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null \
+           && python3 -m venv "$services_dir/venv-moto"; }
+    "$services_dir/venv-moto/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors
+  fi
+  nohup "$services_dir/venv-moto/bin/moto_server" -H 127.0.0.1 -p 9000 >"$services_dir/moto.log" 2>&1 &
+  for _ in $(seq 1 100); do port_open 9000 && break; sleep 0.2; done
+fi
+# Creating an existing bucket is fine: moto answers 200 (or 409, ignored), and the data is gone
+# with the process anyway.
+curl -s -o /dev/null -X PUT http://127.0.0.1:9000/awala-test || true
+echo "s3 (moto): up on 127.0.0.1:9000, bucket awala-test"

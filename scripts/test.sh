@@ -14,6 +14,11 @@ step "backing services"
 bash scripts/services.sh
 # The PostgreSQL metadata conformance suite runs against the server services.sh made sure of.
 export AWALA_TEST_POSTGRES_URL="${AWALA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The Redis notifier and S3 object-store suites run against the Redis and moto servers it started.
+export AWALA_TEST_REDIS_URL="${AWALA_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+export AWALA_TEST_S3_URL="${AWALA_TEST_S3_URL:-s3://awala-test?endpoint=http://127.0.0.1:9000&region=us-east-1}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 # The RabbitMQ queue conformance suite and fault tests.
 export AWALA_TEST_AMQP_URL="${AWALA_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 
@@ -26,3 +31,10 @@ cargo clippy --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --all-targets --locked
+
+step "end-to-end tests again, distributed: RabbitMQ, PostgreSQL, Redis and S3"
+# Every gateway these tests spawn runs on the engines above, in a namespace of its own
+# (tests/support/gateway.rs, `distributed`).
+AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_delivery \
+  --test serve_relay --test serve_collection_volume --test serve_cogrpc --test serve_cogrpc_collect \
+  --test serve_cogrpc_relay --test serve_poweb

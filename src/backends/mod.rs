@@ -31,25 +31,25 @@ pub use error::{BackendError, BackendErrorKind};
 
 use keys::{FileKeySealer, KeySealer};
 use metadata::{MetadataStore, PostgresMetadataStore, SqliteMetadataStore};
-use objects::{LocalObjectStore, ObjectStore};
-use pubsub::{MemoryNotifier, Notifier, NotifierLimits};
+use objects::{LocalObjectStore, ObjectStore, S3ObjectStore};
+use pubsub::{MemoryNotifier, Notifier, NotifierLimits, RedisNotifier};
 use queue::amqp::AmqpQueue;
 use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
 
 /// Schemes of distributed backends that later builds will implement.
-const PLANNED_SCHEMES: [&str; 4] = ["redis", "mongodb", "mongodb+srv", "s3"];
+const PLANNED_SCHEMES: [&str; 2] = ["mongodb", "mongodb+srv"];
 
 /// Where each backend lives. `None` means the embedded default under the data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackendUrls {
     /// `sqlite://<path>` (default `sqlite://<data_dir>/gateway.sqlite`) or `postgres://…`.
     pub database_url: Option<String>,
-    /// `file://<path>` (default `file://<data_dir>/objects`).
+    /// `file://<path>` (default `file://<data_dir>/objects`) or `s3://BUCKET?endpoint=…`.
     pub object_store_url: Option<String>,
     /// `embedded://` (default): a SQLite file `<data_dir>/queue.sqlite`, apart from the metadata
     /// database (see [`queue::embedded`] for why); or `amqp://…` (RabbitMQ, [`queue::amqp`]).
     pub queue_url: Option<String>,
-    /// `memory://` (default): in-process broadcast.
+    /// `memory://` (default): in-process broadcast; or `redis://host:port/db`.
     pub pubsub_url: Option<String>,
 }
 
@@ -133,6 +133,7 @@ impl Backends {
         };
         let notifier: Arc<dyn Notifier> = match scheme_of(&urls.pubsub_url)? {
             "memory" => Arc::new(MemoryNotifier::new(options.notifier)),
+            "redis" => Arc::new(RedisNotifier::open(&urls.pubsub_url, options.notifier).await?),
             other => return Err(unsupported(other, "pubsub_url")),
         };
         Ok(Backends {
@@ -163,10 +164,11 @@ pub async fn open_metadata(url: &str) -> Result<Arc<dyn MetadataStore>, BackendE
     })
 }
 
-/// The object store at `url` (`file://…`).
+/// The object store at `url` (`file://…`, `s3://…`).
 pub async fn open_objects(url: &str) -> Result<Arc<dyn ObjectStore>, BackendError> {
     Ok(match scheme_of(url)? {
         "file" => Arc::new(LocalObjectStore::open(&path_of(url))?),
+        "s3" => Arc::new(S3ObjectStore::open(url)?),
         other => return Err(unsupported(other, "object_store_url")),
     })
 }

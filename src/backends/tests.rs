@@ -97,20 +97,10 @@ async fn open_error(urls: BackendUrls) -> super::BackendError {
 
 #[tokio::test]
 async fn planned_schemes_are_not_supported_yet_and_unknown_ones_are_unknown() {
-    let cases = [
-        BackendUrls {
-            pubsub_url: Some("redis://127.0.0.1".into()),
-            ..BackendUrls::default()
-        },
-        BackendUrls {
-            database_url: Some("mongodb://127.0.0.1/awala".into()),
-            ..BackendUrls::default()
-        },
-        BackendUrls {
-            object_store_url: Some("s3://bucket?endpoint=http://127.0.0.1:9000".into()),
-            ..BackendUrls::default()
-        },
-    ];
+    let cases = [BackendUrls {
+        database_url: Some("mongodb://127.0.0.1/awala".into()),
+        ..BackendUrls::default()
+    }];
     for urls in cases {
         let error = open_error(urls).await;
         assert_eq!(error.kind, BackendErrorKind::Internal);
@@ -146,4 +136,24 @@ async fn an_unreachable_broker_fails_start_up_as_unavailable() {
     .await;
     assert_eq!(error.kind, BackendErrorKind::Unavailable, "{error}");
     assert!(error.message.contains("RabbitMQ"), "{error}");
+}
+
+#[tokio::test]
+async fn redis_and_s3_urls_open_their_backends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Opening connects to neither (nothing listens on port 9): they report through health checks.
+    let urls = BackendUrls {
+        pubsub_url: Some("redis://127.0.0.1:9/0".into()),
+        object_store_url: Some("s3://bucket?endpoint=http://127.0.0.1:9&region=us-east-1".into()),
+        ..BackendUrls::default()
+    };
+    let backends = Backends::open(&urls, dir.path()).await.expect("open");
+    let error = backends.notifier.health_check().await.expect_err("down");
+    assert_eq!(error.kind, BackendErrorKind::Unavailable, "{error}");
+    let bad = open_error(BackendUrls {
+        object_store_url: Some("s3://bucket?endpont=typo".into()),
+        ..BackendUrls::default()
+    })
+    .await;
+    assert!(bad.message.contains("unknown parameter `endpont`"), "{bad}");
 }

@@ -150,13 +150,33 @@ pub async fn get_many_in_order(store: &dyn ObjectStore) {
 }
 
 /// Runs every object-store check as its own `#[tokio::test]`; `$open` is an expression
-/// evaluating to a future of `(guard, Arc<dyn ObjectStore>)` over fresh, empty storage.
+/// evaluating to a future of `(guard, Arc<dyn ObjectStore>)` over fresh, empty storage. With
+/// `, optional`, the future yields `(guard, Option<Arc<dyn ObjectStore>>)` and `None` skips the
+/// check (for servers configured by environment variables).
 #[macro_export]
 macro_rules! objects_conformance {
     ($open:expr) => {
         $crate::objects_conformance!(@tests $open;
             put_get_delete, list_by_prefix, bad_keys_are_refused, concurrent_puts,
             get_many_in_order);
+    };
+    ($open:expr, optional) => {
+        $crate::objects_conformance!(@optional $open;
+            put_get_delete, list_by_prefix, bad_keys_are_refused, concurrent_puts,
+            get_many_in_order);
+    };
+    (@optional $open:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, store) = $open.await;
+                let Some(store) = store else {
+                    eprintln!("skipped: the backend under test is not configured");
+                    return;
+                };
+                $crate::backends::objects::conformance::$name(&*store).await;
+            }
+        )*
     };
     (@tests $open:expr; $($name:ident),*) => {
         $(

@@ -18,8 +18,11 @@ pub mod conformance;
 pub mod local;
 mod local_batch;
 mod local_small;
+pub mod s3;
+pub mod s3_config;
 
 pub use local::LocalObjectStore;
+pub use s3::S3ObjectStore;
 
 /// Longest key accepted (S3's limit is 1,024 octets).
 pub const MAX_KEY_LENGTH: usize = 1024;

@@ -62,15 +62,20 @@ impl MemoryNotifier {
     }
 
     fn check_channel(&self, channel: &str) -> Result<(), BackendError> {
-        if channel.is_empty() || channel.len() > self.limits.max_channel_length {
-            return Err(BackendError::internal(format!(
-                "channel name of {} bytes (1 to {} allowed)",
-                channel.len(),
-                self.limits.max_channel_length
-            )));
-        }
-        Ok(())
+        check_channel(&self.limits, channel)
     }
+}
+
+/// Refuses empty channel names and names longer than the limit (every notifier's rule).
+pub(super) fn check_channel(limits: &NotifierLimits, channel: &str) -> Result<(), BackendError> {
+    if channel.is_empty() || channel.len() > limits.max_channel_length {
+        return Err(BackendError::internal(format!(
+            "channel name of {} bytes (1 to {} allowed)",
+            channel.len(),
+            limits.max_channel_length
+        )));
+    }
+    Ok(())
 }
 
 /// A poisoned lock only means another thread panicked mid-update of a map of senders, which

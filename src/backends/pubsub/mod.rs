@@ -13,8 +13,11 @@ use super::error::BackendError;
 
 pub mod conformance;
 pub mod memory;
+pub mod redis;
+mod redis_hub;
 
 pub use memory::{MemoryNotifier, NotifierLimits};
+pub use redis::RedisNotifier;
 
 /// Channel of a private gateway's "parcel stored" notifications (the reference gateway's name).
 pub fn parcel_channel(pg_id: &str) -> String {
@@ -26,10 +29,12 @@ pub fn parcel_channel(pg_id: &str) -> String {
 pub enum Notification {
     Message(Bytes),
     /// The subscriber fell behind and this many messages were skipped: re-list the store.
+    /// `Lagged(0)`: an unknown number may have been missed (the backend reconnected).
     Lagged(u64),
 }
 
-/// Subscription: ends when the notifier is dropped or the backend connection is lost.
+/// Subscription: ends when the notifier is dropped, or when the backend connection is lost for
+/// good; a notifier that reconnects (Redis) keeps it open and sends `Lagged(0)` instead.
 pub type Subscription = BoxStream<'static, Notification>;
 
 /// Publish/subscribe by channel name. Used as `Arc<dyn Notifier>`.

@@ -157,12 +157,18 @@ impl AmqpQueue {
         options: AmqpOptions,
         settings: QueueSettings,
     ) -> Result<Self, BackendError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("amqp")
-            .enable_all()
-            .build()
-            .map_err(|e| BackendError::from_io("starting the AMQP runtime", e))?;
+        // Built on a thread of its own: built from inside the gateway's actix system, the
+        // client's I/O thread never heard from its socket.
+        let runtime = std::thread::spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("amqp")
+                .enable_all()
+                .build()
+        })
+        .join()
+        .map_err(|_| BackendError::internal("starting the AMQP runtime panicked"))?
+        .map_err(|e| BackendError::from_io("starting the AMQP runtime", e))?;
         let inner = Arc::new(Inner {
             url: client_url.to_owned(),
             options,

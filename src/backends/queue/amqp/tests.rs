@@ -171,3 +171,21 @@ async fn a_connection_lost_mid_consume_gives_the_delivery_back() {
     assert_eq!(again.attempts, 2);
     queue.ack(&again.id).await.expect("ack");
 }
+
+/// The gateway opens its backends inside an actix system (a current-thread runtime).
+#[test]
+fn opens_from_inside_an_actix_system() {
+    let Ok(url) = std::env::var(URL_VARIABLE) else {
+        return;
+    };
+    actix_rt::System::new().block_on(async move {
+        let queue = tokio::time::timeout(
+            Duration::from_secs(30),
+            AmqpQueue::open(&url, QueueSettings::default()),
+        )
+        .await
+        .expect("opened in time")
+        .expect("opened");
+        queue.health_check().await.expect("healthy");
+    });
+}
