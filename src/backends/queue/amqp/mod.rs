@@ -135,6 +135,8 @@ struct Inner {
     /// Live consumers by id (a delivery's `token`).
     consumers: Mutex<HashMap<u64, Arc<ConsumerEntry>>>,
     next_consumer: AtomicU64,
+    /// Retry tiers declared on the current connection.
+    tiers: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One connection with its confirm-mode publishing channel.
@@ -157,18 +159,12 @@ impl AmqpQueue {
         options: AmqpOptions,
         settings: QueueSettings,
     ) -> Result<Self, BackendError> {
-        // Built on a thread of its own: built from inside the gateway's actix system, the
-        // client's I/O thread never heard from its socket.
-        let runtime = std::thread::spawn(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("amqp")
-                .enable_all()
-                .build()
-        })
-        .join()
-        .map_err(|_| BackendError::internal("starting the AMQP runtime panicked"))?
-        .map_err(|e| BackendError::from_io("starting the AMQP runtime", e))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("amqp")
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::from_io("starting the AMQP runtime", e))?;
         let inner = Arc::new(Inner {
             url: client_url.to_owned(),
             options,
@@ -176,6 +172,7 @@ impl AmqpQueue {
             link: tokio::sync::Mutex::new(None),
             consumers: Mutex::default(),
             next_consumer: AtomicU64::new(1),
+            tiers: Mutex::default(),
         });
         let queue = AmqpQueue {
             inner,
@@ -214,10 +211,16 @@ impl AmqpQueue {
                     .into_iter()
                     .chain(names.retries.iter().map(|(_, name)| name.clone()));
                 for name in all {
-                    link.publisher
-                        .queue_delete(topology::short(&name), Default::default())
+                    // A channel each: a tier never declared may close it.
+                    let channel = link
+                        .connection
+                        .create_channel()
                         .await
-                        .map_err(|e| lost("deleting a queue", e))?;
+                        .map_err(|e| lost("opening a channel", e))?;
+                    let _ = channel
+                        .queue_delete(topology::short(&name), Default::default())
+                        .await;
+                    let _ = channel.close(200, "deleted".into()).await;
                 }
             }
             Ok(())
@@ -233,6 +236,22 @@ impl Drop for AmqpQueue {
             runtime.shutdown_background();
         }
     }
+}
+
+async fn declare_queue(
+    channel: &Channel,
+    name: &str,
+    arguments: FieldTable,
+) -> Result<(), BackendError> {
+    channel
+        .queue_declare(topology::short(name), QueueDeclareOptions::durable(), arguments)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            BackendError::internal(format!(
+                "RabbitMQ: declaring queue {name}: {e} (an existing queue with other arguments must be deleted or given another prefix)"
+            ))
+        })
 }
 
 /// A broker or connection failure: the edge answers 503 and nothing is acknowledged.
@@ -276,36 +295,48 @@ impl Inner {
         Ok(link)
     }
 
-    /// Declares every mailbox's queues (idempotent; a mismatch with existing queues fails).
+    /// Declares every mailbox's work and dead-letter queues (idempotent; a mismatch with existing
+    /// queues fails). Retry tiers are declared when first used: each quorum queue costs the
+    /// broker a Raft log, and most deployments use a few tiers.
     async fn declare(&self, channel: &Channel) -> Result<(), BackendError> {
         let (kind, expires) = (self.options.queue_type, self.options.expires);
         for queue in QueueName::ALL {
             let names = Names::new(&self.options.prefix, queue);
             let limits = self.settings.limits(queue);
-            let mut all = vec![
-                (
-                    names.work.clone(),
-                    topology::work_arguments(kind, limits, expires),
-                ),
-                (
-                    names.dead.clone(),
-                    topology::dead_arguments(kind, limits, expires),
-                ),
-            ];
-            for (delay, name) in &names.retries {
-                let arguments = topology::retry_arguments(kind, *delay, &names.work, expires);
-                all.push((name.clone(), arguments));
-            }
-            for (name, arguments) in all {
-                channel
-                    .queue_declare(topology::short(&name), QueueDeclareOptions::durable(), arguments)
-                    .await
-                    .map_err(|e| {
-                        BackendError::internal(format!(
-                            "RabbitMQ: declaring queue {name}: {e} (an existing queue with other arguments must be deleted or given another prefix)"
-                        ))
-                    })?;
-            }
+            let work = topology::work_arguments(kind, limits, expires);
+            declare_queue(channel, &names.work, work).await?;
+            let dead = topology::dead_arguments(kind, limits, expires);
+            declare_queue(channel, &names.dead, dead).await?;
+        }
+        if let Ok(mut tiers) = self.tiers.lock() {
+            tiers.clear();
+        }
+        Ok(())
+    }
+
+    /// Declares the retry tier `name` of `names` for `delay`, once per connection.
+    async fn declare_tier(
+        &self,
+        link: &Link,
+        names: &Names,
+        name: &str,
+    ) -> Result<(), BackendError> {
+        let known = self
+            .tiers
+            .lock()
+            .map(|tiers| tiers.contains(name))
+            .unwrap_or(false);
+        if known {
+            return Ok(());
+        }
+        let Some((delay, _)) = names.retries.iter().find(|(_, tier)| tier == name) else {
+            return Err(BackendError::internal(format!("{name} is not a retry tier")));
+        };
+        let (kind, expires) = (self.options.queue_type, self.options.expires);
+        let arguments = topology::retry_arguments(kind, *delay, &names.work, expires);
+        declare_queue(&link.publisher, name, arguments).await?;
+        if let Ok(mut tiers) = self.tiers.lock() {
+            tiers.insert(name.to_owned());
         }
         Ok(())
     }
@@ -443,6 +474,13 @@ impl DurableQueue for AmqpQueue {
             let (entry, held) = inner.held(&id)?;
             let names = Names::new(&inner.options.prefix, id.queue);
             let target = names.retry_queue(after).unwrap_or(&names.work).to_owned();
+            if target != names.work {
+                let link = inner.link().await?;
+                if let Err(error) = inner.declare_tier(&link, &names, &target).await {
+                    entry.put_back(id.tag, held);
+                    return Err(error);
+                }
+            }
             let properties = events::copy_properties(&held.properties, held.attempts, &[]);
             match inner.publish_raw(&target, &held.body, properties).await {
                 Ok(Published::Stored) => inner.ack_raw(&entry, id.tag).await,
