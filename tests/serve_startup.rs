@@ -132,3 +132,34 @@ fn an_existing_open_data_dir_keeps_its_mode_with_a_warning() {
     assert!(warning.contains("WARN"), "{warning}");
     assert!(warning.contains("0755"), "{warning}");
 }
+
+/// A broker that does not answer stops start-up with a clear error instead of serving without a
+/// mailbox (its own process: a refused AMQP connection leaves lapin 4.12 unable to connect again
+/// in that process, see issue 15's note).
+#[test]
+fn an_unreachable_broker_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--queue", "amqp://guest:guest@127.0.0.1:1/%2f"])
+        .args([
+            "--poweb-listen",
+            "127.0.0.1:0",
+            "--pohttp-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--cogrpc-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run awala-gateway");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("RabbitMQ"), "{stderr}");
+    assert!(stderr.contains("unavailable"), "{stderr}");
+}

@@ -127,18 +127,6 @@ async fn planned_schemes_are_not_supported_yet_and_unknown_ones_are_unknown() {
 }
 
 #[tokio::test]
-async fn an_unreachable_broker_fails_start_up_as_unavailable() {
-    // Nothing listens on port 1: start-up must say so rather than start without a mailbox.
-    let error = open_error(BackendUrls {
-        queue_url: Some("amqp://guest:guest@127.0.0.1:1/%2f".into()),
-        ..BackendUrls::default()
-    })
-    .await;
-    assert_eq!(error.kind, BackendErrorKind::Unavailable, "{error}");
-    assert!(error.message.contains("RabbitMQ"), "{error}");
-}
-
-#[tokio::test]
 async fn redis_and_s3_urls_open_their_backends() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Opening connects to neither (nothing listens on port 9): they report through health checks.

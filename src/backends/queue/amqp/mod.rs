@@ -330,7 +330,9 @@ impl Inner {
             return Ok(());
         }
         let Some((delay, _)) = names.retries.iter().find(|(_, tier)| tier == name) else {
-            return Err(BackendError::internal(format!("{name} is not a retry tier")));
+            return Err(BackendError::internal(format!(
+                "{name} is not a retry tier"
+            )));
         };
         let (kind, expires) = (self.options.queue_type, self.options.expires);
         let arguments = topology::retry_arguments(kind, *delay, &names.work, expires);
