@@ -33,19 +33,7 @@ fn options(workers: bool, endpoint_port: u16) -> GatewayOptions {
     } else {
         "poweb,pohttp,cogrpc"
     };
-    GatewayOptions {
-        roles: Some(roles.into()),
-        extra_args: vec![
-            "--pohttp-route".into(),
-            format!("pong.test=http://127.0.0.1:{endpoint_port}"),
-        ],
-        env: vec![(
-            "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
-            "1".into(),
-        )],
-        ports: None,
-        namespace: None,
-    }
+    GatewayOptions::routed(roles, endpoint_port)
 }
 
 fn args(scenario: &str, gateway: &Gateway, endpoint_port: u16) -> Vec<String> {

@@ -76,18 +76,7 @@ fn gateway_with_route(dir: &std::path::Path, endpoint_port: u16) -> Gateway {
     Gateway::start_with(
         dir,
         ADDRESS,
-        &GatewayOptions {
-            roles: Some("poweb,pohttp,workers".into()),
-            extra_args: vec![
-                "--pohttp-route".into(),
-                format!("pong.test=http://127.0.0.1:{endpoint_port}"),
-            ],
-            env: vec![(
-                "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
-                "1".into(),
-            )],
-            ..Default::default()
-        },
+        &GatewayOptions::routed("poweb,pohttp,workers", endpoint_port),
     )
 }
 

@@ -99,17 +99,8 @@ fn acknowledged_parcels_survive_rabbitmq_redis_and_postgresql_outages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let endpoint_port = free_port();
     let options = GatewayOptions {
-        roles: Some("poweb,pohttp,workers".into()),
-        extra_args: vec![
-            "--pohttp-route".into(),
-            format!("pong.test=http://127.0.0.1:{endpoint_port}"),
-        ],
-        env: vec![(
-            "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
-            "1".into(),
-        )],
         namespace: Some(format!("f{}", uuid::Uuid::new_v4().simple())),
-        ..GatewayOptions::default()
+        ..GatewayOptions::routed("poweb,pohttp,workers", endpoint_port)
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
     let engines = ["rabbitmq", "redis", "postgresql"];

@@ -56,17 +56,8 @@ fn killing_the_gateway_between_delivery_and_collection_loses_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let endpoint_port = free_port();
     let options = GatewayOptions {
-        roles: Some("poweb,pohttp,workers".into()),
-        extra_args: vec![
-            "--pohttp-route".into(),
-            format!("pong.test=http://127.0.0.1:{endpoint_port}"),
-        ],
-        env: vec![(
-            "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
-            "1".into(),
-        )],
         ports: Some((free_port(), free_port(), free_port())),
-        namespace: None,
+        ..GatewayOptions::routed("poweb,pohttp,workers", endpoint_port)
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);
     let script = PausingScript::start_until_restart(

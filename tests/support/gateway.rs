@@ -39,6 +39,25 @@ pub struct GatewayOptions {
     pub namespace: Option<String>,
 }
 
+impl GatewayOptions {
+    /// `roles`, with Internet-bound parcels for `pong.test` routed to `endpoint_port` on loopback
+    /// and retried after one second.
+    pub fn routed(roles: &str, endpoint_port: u16) -> Self {
+        GatewayOptions {
+            roles: Some(roles.into()),
+            extra_args: vec![
+                "--pohttp-route".into(),
+                format!("pong.test=http://127.0.0.1:{endpoint_port}"),
+            ],
+            env: vec![(
+                "AWALA_LIMITS_OUTBOUND_RETRY_INITIAL_BACKOFF_SECONDS".into(),
+                "1".into(),
+            )],
+            ..GatewayOptions::default()
+        }
+    }
+}
+
 impl Gateway {
     /// Starts `serve` (PoWeb and PoHTTP) on free loopback ports and waits for `GET /` to
     /// answer 200.
