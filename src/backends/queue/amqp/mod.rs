@@ -52,6 +52,8 @@ pub mod topology;
 const BLOCKED_RETRY: Duration = Duration::from_millis(50);
 /// Longest wait for the broker to accept a connection (a busy broker is slow to answer).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for the broker to acknowledge a connection's close when the queue is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Settings taken from the URL, plus what only tests set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,9 +233,28 @@ impl AmqpQueue {
 
 impl Drop for AmqpQueue {
     fn drop(&mut self) {
-        // Dropping a runtime blocks, which is not allowed inside another runtime.
-        if let Some(runtime) = self.runtime_opt.take() {
-            runtime.shutdown_background();
+        let Some(runtime) = self.runtime_opt.take() else {
+            return;
+        };
+        // Close the connection before its runtime goes: lapin does not on drop, and a socket
+        // left open counts against the broker's socket limit until the heartbeat times out
+        // (a test process that opens many queues exhausted it, and handshakes then hung).
+        // From a thread of its own: blocking on a runtime is not allowed inside another.
+        let inner = Arc::clone(&self.inner);
+        let closing = std::thread::Builder::new()
+            .name("amqp-close".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let link = inner.link.lock().await.take();
+                    if let Some(link) = link {
+                        let close = link.connection.close(200, "closing".into());
+                        let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
+                    }
+                });
+                runtime.shutdown_background();
+            });
+        if let Ok(closing) = closing {
+            let _ = closing.join();
         }
     }
 }

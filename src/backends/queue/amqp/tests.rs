@@ -24,9 +24,15 @@ pub struct Harness {
 impl Harness {
     /// A harness on a fresh prefix; `None` (a skip) only outside CI.
     pub fn new(queue_type: QueueType) -> Option<Self> {
-        // Not required under CI yet: lapin 4.12 connections hang in their handshake after a
-        // while in one process (issue 15's note), so scripts/test.sh leaves this suite out.
-        let url = std::env::var(URL_VARIABLE).ok()?;
+        let Ok(url) = std::env::var(URL_VARIABLE) else {
+            let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+            assert!(
+                !ci,
+                "CI is set but {URL_VARIABLE} is not: set it to an AMQP URL (e.g. \
+                 amqp://guest:guest@127.0.0.1:5672/%2f), as scripts/test.sh does"
+            );
+            return None;
+        };
         Some(Harness {
             url,
             prefix: format!("awala-test-{}", uuid::Uuid::new_v4().simple()),
