@@ -64,3 +64,22 @@ fi
 # with the process anyway.
 curl -s -o /dev/null -X PUT http://127.0.0.1:9000/awala-test || true
 echo "s3 (moto): up on 127.0.0.1:9000, bucket awala-test"
+
+# --- mongodb (secantusdb) ---
+# A MongoDB wire-protocol server for the MongoDB metadata suite (AWALA_TEST_MONGODB_URL): no real
+# mongod installs from the registries this project reaches, so secantusdb from PyPI (on
+# WiredTiger), in a venv inside the repository, its data in .services/mongodb (emptied at each
+# start: only tests use it). Set AWALA_TEST_MONGODB_URL to a real MongoDB to use that instead.
+if ! port_open 27017; then
+  if [ ! -x "$services_dir/venv-mongo/bin/secantusd-py" ]; then
+    mkdir -p "$services_dir"
+    python3 -m venv "$services_dir/venv-mongo"
+    "$services_dir/venv-mongo/bin/pip" install --quiet 'secantusdb==0.7.0b3'
+  fi
+  rm -rf "$services_dir/mongodb" && mkdir -p "$services_dir/mongodb"
+  nohup "$services_dir/venv-mongo/bin/secantusd-py" --host 127.0.0.1 --port 27017 \
+    --storage-path "$services_dir/mongodb" >"$services_dir/mongodb.log" 2>&1 &
+  for _ in $(seq 1 100); do port_open 27017 && break; sleep 0.2; done
+  port_open 27017 || { echo "mongodb (secantusdb): did not start" >&2; exit 1; }
+fi
+echo "mongodb (secantusdb): up on 127.0.0.1:27017"

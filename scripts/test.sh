@@ -22,6 +22,8 @@ export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 # The RabbitMQ queue suite, the engine-fault test and the distributed end-to-end pass below
 # run against the RabbitMQ it made sure of.
 export AWALA_TEST_AMQP_URL="${AWALA_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+# The MongoDB metadata suite runs against secantusdb (or a real MongoDB given here).
+export AWALA_TEST_MONGODB_URL="${AWALA_TEST_MONGODB_URL:-${MONGODB_URL:-mongodb://127.0.0.1:27017/?directConnection=true}}"
 
 step "deployment manifests (deploy/: Dockerfile, compose, Helm chart, systemd unit)"
 bash deploy/validate.sh
@@ -39,3 +41,7 @@ step "end-to-end tests again, distributed: RabbitMQ, PostgreSQL, Redis and S3"
 AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_delivery \
   --test serve_relay --test serve_collection_volume --test serve_cogrpc \
   --test serve_cogrpc_collect --test serve_cogrpc_relay --test serve_poweb
+
+step "end-to-end collection and cargo tests once more, with the metadata on MongoDB"
+AWALA_TEST_DISTRIBUTED=1 AWALA_TEST_DISTRIBUTED_DATABASE=mongodb cargo test --locked \
+  --test serve_interop --test serve_collection_volume --test serve_cogrpc_relay

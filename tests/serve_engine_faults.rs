@@ -105,6 +105,7 @@ fn acknowledged_parcels_survive_rabbitmq_redis_and_postgresql_outages() {
     let endpoint_port = free_port();
     let options = GatewayOptions {
         namespace: Some(format!("f{}", uuid::Uuid::new_v4().simple())),
+        quorum_queues: true,
         ..GatewayOptions::routed("poweb,pohttp,workers", endpoint_port)
     };
     let gateway = Gateway::start_with(dir.path(), ADDRESS, &options);

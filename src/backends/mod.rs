@@ -30,19 +30,17 @@ pub mod sqlite_checkpointer;
 pub use error::{BackendError, BackendErrorKind};
 
 use keys::{FileKeySealer, KeySealer};
-use metadata::{MetadataStore, PostgresMetadataStore, SqliteMetadataStore};
+use metadata::{MetadataStore, MongoMetadataStore, PostgresMetadataStore, SqliteMetadataStore};
 use objects::{LocalObjectStore, ObjectStore, S3ObjectStore};
 use pubsub::{MemoryNotifier, Notifier, NotifierLimits, RedisNotifier};
 use queue::amqp::AmqpQueue;
 use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
 
-/// Schemes of distributed backends that later builds will implement.
-const PLANNED_SCHEMES: [&str; 2] = ["mongodb", "mongodb+srv"];
-
 /// Where each backend lives. `None` means the embedded default under the data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackendUrls {
-    /// `sqlite://<path>` (default `sqlite://<data_dir>/gateway.sqlite`) or `postgres://…`.
+    /// `sqlite://<path>` (default `sqlite://<data_dir>/gateway.sqlite`), `postgres://…` or
+    /// `mongodb://…`.
     pub database_url: Option<String>,
     /// `file://<path>` (default `file://<data_dir>/objects`) or `s3://BUCKET?endpoint=…`.
     pub object_store_url: Option<String>,
@@ -155,11 +153,12 @@ impl Backends {
     }
 }
 
-/// The metadata store at `url` (`sqlite://…`, `postgres://…`).
+/// The metadata store at `url` (`sqlite://…`, `postgres://…`, `mongodb://…`).
 pub async fn open_metadata(url: &str) -> Result<Arc<dyn MetadataStore>, BackendError> {
     Ok(match scheme_of(url)? {
         "sqlite" => Arc::new(SqliteMetadataStore::open_url(url).await?),
         "postgres" | "postgresql" => Arc::new(PostgresMetadataStore::open_url(url).await?),
+        "mongodb" | "mongodb+srv" => Arc::new(MongoMetadataStore::open_url(url).await?),
         other => return Err(unsupported(other, "database_url")),
     })
 }
@@ -187,15 +186,8 @@ fn path_of(url: &str) -> PathBuf {
     PathBuf::from(rest.split('?').next().unwrap_or_default())
 }
 
-/// A scheme this build cannot open: planned ones say so, others are unknown.
 fn unsupported(scheme: &str, setting: &str) -> BackendError {
-    if PLANNED_SCHEMES.contains(&scheme) {
-        BackendError::internal(format!(
-            "`{scheme}://` is not supported yet in this build ({setting})"
-        ))
-    } else {
-        BackendError::internal(format!("unknown scheme `{scheme}://` in {setting}"))
-    }
+    BackendError::internal(format!("unknown scheme `{scheme}://` in {setting}"))
 }
 
 #[cfg(test)]

@@ -96,19 +96,7 @@ async fn open_error(urls: BackendUrls) -> super::BackendError {
 }
 
 #[tokio::test]
-async fn planned_schemes_are_not_supported_yet_and_unknown_ones_are_unknown() {
-    let cases = [BackendUrls {
-        database_url: Some("mongodb://127.0.0.1/awala".into()),
-        ..BackendUrls::default()
-    }];
-    for urls in cases {
-        let error = open_error(urls).await;
-        assert_eq!(error.kind, BackendErrorKind::Internal);
-        assert!(
-            error.message.contains("is not supported yet in this build"),
-            "{error}"
-        );
-    }
+async fn unknown_schemes_and_urls_without_one_are_refused() {
     let unknown = open_error(BackendUrls {
         queue_url: Some("kafka://broker".into()),
         ..BackendUrls::default()

@@ -14,11 +14,13 @@ use chrono::{DateTime, Utc};
 use super::error::BackendError;
 
 pub mod conformance;
+pub mod mongo;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 mod sqlite_batch;
 
+pub use mongo::MongoMetadataStore;
 pub use postgres::PostgresMetadataStore;
 pub use sqlite::SqliteMetadataStore;
 

@@ -17,8 +17,13 @@
 //! Memory stays bounded whatever the backlog: at most one page of listed entries is pending. A
 //! gateway is listed again ("dirty") when a notification names a sequence above what was
 //! listed, or when the subscription lagged, so nothing stored after the subscription is missed.
+//!
+//! Sequences are handed out before their writes commit, so on PostgreSQL and MongoDB a parcel
+//! may commit after one with a higher sequence was listed, below the cursor. Its notification
+//! then names a sequence this session never listed: that one entry is fetched on its own (a
+//! "point listing"), so it is not left waiting for the next connection.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::backends::metadata::ParcelIndexEntry;
 use crate::backends::pubsub::Notification;
@@ -40,6 +45,12 @@ pub const DEFAULT_MAX_DELETING: usize = 128;
 pub const DEFAULT_PAGE_SIZE: usize = 128;
 /// Most body bytes read in one batch (one parcel is always allowed, whatever its size).
 pub const MAX_BATCH_BYTES: u64 = 1024 * 1024;
+/// Sequences remembered as listed: more than a session can hold at once (pending, reading, in
+/// flight and deleting), so a notification for any entry it still holds is recognised.
+const RECENTLY_LISTED: usize = 4096;
+/// Notified sequences below a cursor awaiting a point listing, per gateway; beyond this the
+/// oldest are forgotten (they wait for the next connection).
+const MAX_MISSED: usize = 1024;
 
 /// The bounds of one session's stream (module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +101,8 @@ struct Cursor {
     /// Bumped by every event that asks for a re-listing without a sequence (lag, unreadable
     /// notice), so a listing that was already running does not count as having seen it.
     generation: u64,
+    /// Notified sequences below `after_sequence` that this session never listed (module docs).
+    missed: BTreeSet<i64>,
 }
 
 impl Cursor {
@@ -111,6 +124,8 @@ pub struct ListingRequest {
     pub after_sequence: i64,
     pub limit: usize,
     generation: u64,
+    /// A point listing: only the entry of this sequence is wanted.
+    point: Option<i64>,
 }
 
 /// The bookkeeping of one session, covering every gateway it authenticated for.
@@ -126,6 +141,9 @@ pub struct CollectionStream {
     in_flight: HashMap<String, ParcelIndexEntry>,
     /// Acknowledged, awaiting deletion.
     acknowledged: VecDeque<ParcelIndexEntry>,
+    /// The last [`RECENTLY_LISTED`] sequences listed, oldest first, and the same as a set.
+    listed_order: VecDeque<i64>,
+    listed: HashSet<i64>,
     limits: StreamLimits,
 }
 
@@ -141,12 +159,15 @@ impl CollectionStream {
                     notified_max: 0,
                     at_end: false,
                     generation: 0,
+                    missed: BTreeSet::new(),
                 })
                 .collect(),
             pending: VecDeque::new(),
             reading: 0,
             in_flight: HashMap::new(),
             acknowledged: VecDeque::new(),
+            listed_order: VecDeque::new(),
+            listed: HashSet::new(),
             limits: limits.at_least_one(),
         }
     }
@@ -157,34 +178,72 @@ impl CollectionStream {
         if !self.pending.is_empty() {
             return None;
         }
-        self.cursors
-            .iter()
-            .find(|cursor| cursor.dirty())
-            .map(|cursor| ListingRequest {
+        let missed = self.cursors.iter().find_map(|cursor| {
+            let sequence = *cursor.missed.first()?;
+            Some(ListingRequest {
                 pg_id: cursor.pg_id.clone(),
-                after_sequence: cursor.after_sequence,
-                limit: self.limits.page_size,
+                after_sequence: sequence.saturating_sub(1),
+                limit: 1,
                 generation: cursor.generation,
+                point: Some(sequence),
             })
+        });
+        missed.or_else(|| {
+            self.cursors
+                .iter()
+                .find(|cursor| cursor.dirty())
+                .map(|cursor| ListingRequest {
+                    pg_id: cursor.pg_id.clone(),
+                    after_sequence: cursor.after_sequence,
+                    limit: self.limits.page_size,
+                    generation: cursor.generation,
+                    point: None,
+                })
+        })
     }
 
     /// Records the result of `request`. A short page means that gateway is listed to the end.
-    pub fn on_listed(&mut self, request: &ListingRequest, entries: Vec<ParcelIndexEntry>) {
+    pub fn on_listed(&mut self, request: &ListingRequest, mut entries: Vec<ParcelIndexEntry>) {
         let Some(cursor) = self.cursor_mut(&request.pg_id) else {
             return;
         };
+        if let Some(sequence) = request.point {
+            cursor.missed.remove(&sequence);
+            // The store answers with the lowest entry from `sequence` on: any other is above or
+            // at the cursor, listed in the ordinary way.
+            entries.retain(|entry| entry.sequence == sequence);
+            entries.retain(|entry| !self.listed.contains(&entry.sequence));
+            self.remember_listed(&entries);
+            self.pending.extend(entries);
+            return;
+        }
         let full_page = entries.len() >= request.limit;
         for entry in &entries {
             cursor.after_sequence = cursor.after_sequence.max(entry.sequence);
         }
         // A lag noticed while the listing ran may hide entries the listing missed.
         cursor.at_end = !full_page && cursor.generation == request.generation;
+        self.remember_listed(&entries);
         self.pending.extend(entries);
+    }
+
+    fn remember_listed(&mut self, entries: &[ParcelIndexEntry]) {
+        for entry in entries {
+            if self.listed.insert(entry.sequence) {
+                self.listed_order.push_back(entry.sequence);
+            }
+        }
+        while self.listed_order.len() > RECENTLY_LISTED {
+            if let Some(oldest) = self.listed_order.pop_front() {
+                self.listed.remove(&oldest);
+            }
+        }
     }
 
     /// Marks a gateway for re-listing after a notification on its channel.
     pub fn on_notification(&mut self, pg_id: &str, notification: &Notification) {
-        let Some(cursor) = self.cursor_mut(pg_id) else {
+        let listed = &self.listed;
+        let Some(cursor) = self.cursors.iter_mut().find(|cursor| cursor.pg_id == pg_id) else {
             return;
         };
         match notification {
@@ -193,6 +252,15 @@ impl CollectionStream {
                     .ok()
                     .and_then(|text| text.trim().parse::<i64>().ok());
                 match sequence_opt {
+                    // Committed after a higher sequence was listed (module docs).
+                    Some(sequence)
+                        if sequence <= cursor.after_sequence && !listed.contains(&sequence) =>
+                    {
+                        cursor.missed.insert(sequence);
+                        if cursor.missed.len() > MAX_MISSED {
+                            cursor.missed.pop_first();
+                        }
+                    }
                     Some(sequence) => cursor.notified_max = cursor.notified_max.max(sequence),
                     // A notice we cannot read: list to be sure.
                     None => cursor.relist(),
@@ -266,7 +334,10 @@ impl CollectionStream {
             && self.reading == 0
             && self.in_flight.is_empty()
             && self.acknowledged.is_empty()
-            && self.cursors.iter().all(|cursor| !cursor.dirty())
+            && self
+                .cursors
+                .iter()
+                .all(|cursor| !cursor.dirty() && cursor.missed.is_empty())
     }
 
     /// Deliveries sent and not yet acknowledged.

@@ -293,3 +293,38 @@ fn batches_are_bounded_by_body_bytes_but_hold_at_least_one() {
     );
     assert_eq!(stream.next_batch_to_read(30).len(), 2, "what is left");
 }
+
+#[test]
+fn an_entry_committed_below_the_cursor_is_fetched_on_its_own_once() {
+    // 5 and 6 were numbered at once; 6 committed first and was listed, 5 came after.
+    let mut stream = listed(4, 3, 6..=6);
+    let ids = send_all(&mut stream);
+    ack_and_delete(&mut stream, &ids);
+    assert!(stream.is_complete());
+    stream.on_notification("pg", &notice(6));
+    assert!(stream.next_listing().is_none(), "6 was listed");
+    stream.on_notification("pg", &notice(5));
+    assert!(!stream.is_complete(), "5 is owed");
+    let point = stream.next_listing().expect("point listing for 5");
+    assert_eq!((point.after_sequence, point.limit), (4, 1));
+    // The store answers with the lowest entry above 4; a higher one is not taken here.
+    stream.on_listed(&point, page("pg", 5..=5));
+    assert_eq!(send_all(&mut stream), ["d5"]);
+    ack_and_delete(&mut stream, &["d5".to_string()]);
+    assert!(stream.is_complete());
+    stream.on_notification("pg", &notice(5));
+    assert!(stream.next_listing().is_none(), "5 was listed: not again");
+}
+
+#[test]
+fn a_point_listing_takes_only_the_entry_it_asked_for() {
+    let mut stream = listed(4, 3, 6..=7);
+    stream.on_notification("pg", &notice(5));
+    send_all(&mut stream);
+    let point = stream.next_listing().expect("point listing for 5");
+    // 5 was collected elsewhere meanwhile: the store's lowest above 4 is 6, held already.
+    stream.on_listed(&point, page("pg", 6..=6));
+    assert!(stream.next_to_read().is_none(), "6 is not taken twice");
+    ack_and_delete(&mut stream, &["d6".to_string(), "d7".to_string()]);
+    assert!(stream.is_complete());
+}
