@@ -12,27 +12,10 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::gateway::{free_port, Gateway, GatewayOptions};
+use support::gateway::{distributed, free_port, Gateway, GatewayOptions};
 use support::node::PausingScript;
 
 const ADDRESS: &str = "gw.example.com";
-
-fn configured() -> bool {
-    let all = [
-        "AWALA_TEST_AMQP_URL",
-        "AWALA_TEST_POSTGRES_URL",
-        "AWALA_TEST_REDIS_URL",
-    ]
-    .iter()
-    .all(|name| std::env::var(name).is_ok());
-    // Under CI a skip would pass unseen.
-    let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
-    assert!(
-        all || !ci,
-        "CI is set but the engines' URLs are not (scripts/test.sh exports them)"
-    );
-    all
-}
 
 fn run(command: &str) {
     let status = Command::new("sh")
@@ -97,7 +80,7 @@ impl Drop for Restore {
 
 #[test]
 fn acknowledged_parcels_survive_rabbitmq_redis_and_postgresql_outages() {
-    if !configured() {
+    if !distributed::engines_configured() {
         return;
     }
     let _restore = Restore;

@@ -310,6 +310,24 @@ pub mod distributed {
         (metadata, objects)
     }
 
+    /// Whether the engines' test URLs are set (tests that need them skip otherwise); under CI
+    /// a skip would pass unseen, so there it fails.
+    pub fn engines_configured() -> bool {
+        let all = [
+            "AWALA_TEST_AMQP_URL",
+            "AWALA_TEST_POSTGRES_URL",
+            "AWALA_TEST_REDIS_URL",
+        ]
+        .iter()
+        .all(|name| std::env::var(name).is_ok());
+        let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+        assert!(
+            all || !ci,
+            "CI is set but the engines' URLs are not (scripts/test.sh exports them)"
+        );
+        all
+    }
+
     /// Whether this run puts every gateway on the distributed backends.
     pub fn enabled() -> bool {
         std::env::var("AWALA_TEST_DISTRIBUTED").is_ok_and(|value| value == "1")
