@@ -171,7 +171,13 @@ pub trait MetadataStore: Send + Sync {
         &self,
         subject_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<OwnCertificate>, BackendError>;
+    ) -> Result<Option<OwnCertificate>, BackendError> {
+        Ok(self
+            .valid_certificates(subject_id, now)
+            .await?
+            .into_iter()
+            .next())
+    }
     /// Deletes certificates expired at `now`; returns how many.
     async fn delete_expired_certificates(&self, now: DateTime<Utc>) -> Result<u64, BackendError>;
 

@@ -211,18 +211,6 @@ where
         rows.iter().map(certificate_of).collect()
     }
 
-    async fn latest_certificate(
-        &self,
-        subject_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<OwnCertificate>, BackendError> {
-        Ok(self
-            .valid_certificates(subject_id, now)
-            .await?
-            .into_iter()
-            .next())
-    }
-
     async fn delete_expired_certificates(&self, now: DateTime<Utc>) -> Result<u64, BackendError> {
         let result = sqlx::query("DELETE FROM own_certificates WHERE not_after <= $1")
             .bind(to_millis(now))

@@ -416,18 +416,6 @@ impl MetadataStore for MongoMetadataStore {
         found.iter().map(certificate_of).collect()
     }
 
-    async fn latest_certificate(
-        &self,
-        subject_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<OwnCertificate>, BackendError> {
-        Ok(self
-            .valid_certificates(subject_id, now)
-            .await?
-            .into_iter()
-            .next())
-    }
-
     async fn delete_expired_certificates(&self, now: DateTime<Utc>) -> Result<u64, BackendError> {
         self.delete_expired(
             "own_certificates",
