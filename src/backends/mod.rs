@@ -190,5 +190,23 @@ fn unsupported(scheme: &str, setting: &str) -> BackendError {
     BackendError::internal(format!("unknown scheme `{scheme}://` in {setting}"))
 }
 
+/// Runs `cleanup` to completion on a thread with a runtime of its own: test guards drop inside
+/// the test's runtime, where blocking on another is not allowed.
+#[cfg(test)]
+pub(crate) fn clean_up_from_own_thread<F>(cleanup: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let _ = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(cleanup);
+        }
+    })
+    .join();
+}
+
 #[cfg(test)]
 mod tests;

@@ -147,21 +147,12 @@ mod tests {
     impl Drop for Schema {
         fn drop(&mut self) {
             let (url, name) = (self.url.clone(), self.name.clone());
-            // Drop runs inside the test's runtime: clean up from a thread with its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(async {
-                        if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                            let drop = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
-                            let _ = sqlx::query(&drop).execute(&pool).await;
-                        }
-                    });
+            crate::backends::clean_up_from_own_thread(async move {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let drop = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+                    let _ = sqlx::query(&drop).execute(&pool).await;
                 }
-            })
-            .join();
+            });
         }
     }
 

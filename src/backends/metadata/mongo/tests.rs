@@ -36,21 +36,11 @@ pub struct TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: clean up from a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                if let Ok(client) = mongodb::Client::with_uri_str(&url).await {
-                    let _ = client.database(&name).drop().await;
-                }
-            });
-        })
-        .join();
+        crate::backends::clean_up_from_own_thread(async move {
+            if let Ok(client) = mongodb::Client::with_uri_str(&url).await {
+                let _ = client.database(&name).drop().await;
+            }
+        });
     }
 }
 

@@ -55,28 +55,16 @@ impl Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         let (url, prefix, queue_type) = (self.url.clone(), self.prefix.clone(), self.queue_type);
-        // Inside the test's runtime: clean up from a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
+        crate::backends::clean_up_from_own_thread(async move {
+            let options = AmqpOptions {
+                prefix,
+                queue_type,
+                expires: Some(Duration::from_secs(600)),
             };
-            runtime.block_on(async {
-                let options = AmqpOptions {
-                    prefix,
-                    queue_type,
-                    expires: Some(Duration::from_secs(600)),
-                };
-                if let Ok(queue) =
-                    AmqpQueue::open_with(&url, options, QueueSettings::default()).await
-                {
-                    let _ = queue.delete_queues().await;
-                }
-            });
-        })
-        .join();
+            if let Ok(queue) = AmqpQueue::open_with(&url, options, QueueSettings::default()).await {
+                let _ = queue.delete_queues().await;
+            }
+        });
     }
 }
 
