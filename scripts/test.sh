@@ -35,7 +35,19 @@ cargo clippy --all-targets --locked -- -D warnings
 step "tests"
 cargo test --all-targets --locked
 
+# Each distributed gateway namespace gets a PostgreSQL database (`awala_t…`, `awala_f…`,
+# `awala_r…`); drop those of this run and of any earlier one, so they do not pile up on a
+# machine that keeps its server.
+drop_test_databases() {
+  psql "$AWALA_TEST_POSTGRES_URL" -Atc \
+    "SELECT datname FROM pg_database WHERE datname ~ '^awala_([t][0-9a-f]{16}|[fr][0-9a-f]{32})$'" </dev/null |
+    while read -r name; do
+      psql "$AWALA_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" </dev/null
+    done
+}
+
 step "end-to-end tests again, distributed: RabbitMQ, PostgreSQL, Redis and S3"
+drop_test_databases
 # Every gateway these tests spawn runs on the engines above, in a namespace of its own
 # (tests/support/gateway.rs, `distributed`).
 AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_delivery \
@@ -45,3 +57,4 @@ AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_d
 step "end-to-end collection and cargo tests once more, with the metadata on MongoDB"
 AWALA_TEST_DISTRIBUTED=1 AWALA_TEST_DISTRIBUTED_DATABASE=mongodb cargo test --locked \
   --test serve_interop --test serve_collection_volume --test serve_cogrpc_relay
+drop_test_databases

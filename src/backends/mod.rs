@@ -31,7 +31,10 @@ pub use error::{BackendError, BackendErrorKind};
 
 use keys::{FileKeySealer, KeySealer};
 use metadata::{MetadataStore, MongoMetadataStore, PostgresMetadataStore, SqliteMetadataStore};
-use objects::{LocalObjectStore, ObjectStore, S3ObjectStore};
+use objects::inline::SmallTable;
+use objects::mongo_table::MongoSmallTable;
+use objects::postgres_table::PostgresSmallTable;
+use objects::{InlineObjectStore, LocalObjectStore, ObjectStore, S3ObjectStore};
 use pubsub::{MemoryNotifier, Notifier, NotifierLimits, RedisNotifier};
 use queue::amqp::AmqpQueue;
 use queue::{DurableQueue, EmbeddedQueue, QueueSettings};
@@ -119,7 +122,7 @@ impl Backends {
         let sealer: Arc<dyn KeySealer> =
             Arc::new(FileKeySealer::open_with(&options.kek, data_dir)?);
         let metadata = open_metadata(&urls.database_url).await?;
-        let objects = open_objects(&urls.object_store_url).await?;
+        let objects = open_objects_beside(&urls.object_store_url, &urls.database_url).await?;
         let queue: Arc<dyn DurableQueue> = match scheme_of(&urls.queue_url)? {
             "embedded" => {
                 let path = data_dir.join("queue.sqlite");
@@ -170,6 +173,28 @@ pub async fn open_objects(url: &str) -> Result<Arc<dyn ObjectStore>, BackendErro
         "s3" => Arc::new(S3ObjectStore::open(url)?),
         other => return Err(unsupported(other, "object_store_url")),
     })
+}
+
+/// The object store at `objects_url`, with small bodies in the database at `database_url` when
+/// the objects are on S3 and the database can hold them (see [`objects::inline`]).
+pub async fn open_objects_beside(
+    objects_url: &str,
+    database_url: &str,
+) -> Result<Arc<dyn ObjectStore>, BackendError> {
+    let large = open_objects(objects_url).await?;
+    if scheme_of(objects_url)? != "s3" {
+        return Ok(large);
+    }
+    let inline_max = objects::s3_config::S3Config::parse(objects_url)?.inline_max;
+    if inline_max == 0 {
+        return Ok(large);
+    }
+    let table: Arc<dyn SmallTable> = match scheme_of(database_url)? {
+        "postgres" | "postgresql" => Arc::new(PostgresSmallTable::open(database_url, None).await?),
+        "mongodb" | "mongodb+srv" => Arc::new(MongoSmallTable::open(database_url, None).await?),
+        _ => return Ok(large),
+    };
+    Ok(Arc::new(InlineObjectStore::new(table, large, inline_max)))
 }
 
 /// The scheme of `url`; `Internal` if there is none.

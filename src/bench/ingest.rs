@@ -8,21 +8,24 @@ use bytes::Bytes;
 
 use super::stats::PhaseReport;
 
-/// Posts every parcel in `parcels` to `pohttp_url` with `concurrency` requests in flight.
-/// A parcel answered with anything but 202 is a failure (counted, not retried).
+/// Posts every parcel in `parcels` with `concurrency` requests in flight, spread round-robin
+/// over `pohttp_urls` (one per replica; comma-separated on the command line). A parcel answered
+/// with anything but 202 is a failure (counted, not retried).
 ///
-/// The URL is parsed once and bodies are shared, not copied: the generator runs on the same
-/// cores as the gateway, so every microsecond it spends is one the gateway does not get.
+/// URLs are parsed once and bodies are shared, not copied: the generator runs on the same cores
+/// as the gateway, so every microsecond it spends is one the gateway does not get.
 pub async fn run(
     client: &reqwest::Client,
-    pohttp_url: &str,
+    pohttp_urls: &str,
     parcels: Arc<Vec<Bytes>>,
     concurrency: usize,
 ) -> PhaseReport {
-    let url = match reqwest::Url::parse(pohttp_url) {
-        Ok(url) => url,
+    let urls: Result<Vec<reqwest::Url>, _> =
+        pohttp_urls.split(',').map(reqwest::Url::parse).collect();
+    let urls = match urls {
+        Ok(urls) => Arc::new(urls),
         Err(error) => {
-            eprintln!("invalid pohttp url {pohttp_url}: {error}");
+            eprintln!("invalid pohttp url in {pohttp_urls}: {error}");
             return PhaseReport::new("pohttp ingest", 0, parcels.len(), Duration::ZERO, vec![]);
         }
     };
@@ -30,7 +33,7 @@ pub async fn run(
     let started = Instant::now();
     let workers = (0..concurrency.max(1)).map(|_| {
         let client = client.clone();
-        let url = url.clone();
+        let urls = urls.clone();
         let parcels = parcels.clone();
         let next = next.clone();
         tokio::spawn(async move {
@@ -43,7 +46,7 @@ pub async fn run(
                 };
                 let sent = Instant::now();
                 let result = client
-                    .post(url.clone())
+                    .post(urls[index % urls.len()].clone())
                     .header("content-type", "application/vnd.awala.parcel")
                     .body(parcel.clone())
                     .send()

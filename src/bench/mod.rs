@@ -30,7 +30,7 @@ pub struct BenchArgs {
     /// PoWeb base URL of the gateway.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     poweb_url: String,
-    /// PoHTTP URL of the gateway.
+    /// PoHTTP URL of the gateway; several, comma-separated, spread the load over replicas.
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     pohttp_url: String,
     /// Private gateways to register (parcels are spread over them round-robin).

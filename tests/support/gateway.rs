@@ -304,7 +304,7 @@ pub mod distributed {
         let metadata = awala_gateway::backends::open_metadata(&database)
             .await
             .expect("metadata store");
-        let objects = awala_gateway::backends::open_objects(&objects)
+        let objects = awala_gateway::backends::open_objects_beside(&objects, &database)
             .await
             .expect("object store");
         (metadata, objects)

@@ -36,17 +36,7 @@ impl SqlMetadataStore<Postgres> {
     /// Like [`Self::open_url`], with every table in `schema` (which must exist); tests use a
     /// schema each.
     pub async fn open_in_schema(url: &str, schema: Option<&str>) -> Result<Self, BackendError> {
-        let mut options = PgConnectOptions::from_str(url)
-            .map_err(|e| BackendError::from_sqlx("parsing the database url", e))?;
-        if let Some(schema) = schema {
-            options = options.options([("search_path", schema)]);
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| BackendError::from_sqlx("connecting to postgresql", e))?;
+        let pool = connect(url, schema).await?;
         sqlx::migrate!("src/backends/metadata/migrations_postgres")
             .run(&pool)
             .await
@@ -58,6 +48,21 @@ impl SqlMetadataStore<Postgres> {
             Box::new(StatementIndex { pool }),
         ))
     }
+}
+
+/// A pool on the database named by a `postgres://` URL, with every table in `schema` if given.
+pub(crate) async fn connect(url: &str, schema: Option<&str>) -> Result<PgPool, BackendError> {
+    let mut options = PgConnectOptions::from_str(url)
+        .map_err(|e| BackendError::from_sqlx("parsing the database url", e))?;
+    if let Some(schema) = schema {
+        options = options.options([("search_path", schema)]);
+    }
+    PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| BackendError::from_sqlx("connecting to postgresql", e))
 }
 
 fn sql(context: &'static str) -> impl FnOnce(sqlx::Error) -> BackendError {
@@ -128,7 +133,7 @@ impl IndexWrites for StatementIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Runs only when `AWALA_TEST_POSTGRES_URL` is set (e.g. `postgres://postgres@127.0.0.1/test`);
     //! each test gets a schema of its own, dropped afterwards. Without it the tests are skipped
     //! on a developer's machine, but fail under CI (`CI` set), where a skip would pass unseen.
@@ -163,7 +168,9 @@ mod tests {
         ci.is_some_and(|value| !value.is_empty())
     }
 
-    async fn open() -> (Option<Schema>, Option<Arc<dyn MetadataStore>>) {
+    /// A new, empty schema on the test server (dropped with the guard), or `None` when no
+    /// server is configured.
+    pub(crate) async fn fresh_schema() -> Option<Schema> {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
             assert!(
                 !running_in_ci(std::env::var_os("CI").as_deref()),
@@ -171,7 +178,7 @@ mod tests {
                  postgres://postgres@127.0.0.1:5432/test, as scripts/test.sh does) so the \
                  PostgreSQL conformance suite runs instead of being skipped"
             );
-            return (None, None);
+            return None;
         };
         let name = format!("awala_test_{}", uuid::Uuid::new_v4().simple());
         let pool = sqlx::PgPool::connect(&url).await.expect("connect");
@@ -179,10 +186,27 @@ mod tests {
             .execute(&pool)
             .await
             .expect("create schema");
-        let store = PostgresMetadataStore::open_in_schema(&url, Some(&name))
+        Some(Schema { url, name })
+    }
+
+    impl Schema {
+        pub(crate) fn url(&self) -> &str {
+            &self.url
+        }
+
+        pub(crate) fn name(&self) -> &str {
+            &self.name
+        }
+    }
+
+    async fn open() -> (Option<Schema>, Option<Arc<dyn MetadataStore>>) {
+        let Some(schema) = fresh_schema().await else {
+            return (None, None);
+        };
+        let store = PostgresMetadataStore::open_in_schema(schema.url(), Some(schema.name()))
             .await
             .expect("open");
-        (Some(Schema { url, name }), Some(Arc::new(store)))
+        (Some(schema), Some(Arc::new(store)))
     }
 
     crate::metadata_conformance!(open(), optional);

@@ -15,12 +15,16 @@ use bytes::Bytes;
 use super::error::BackendError;
 
 pub mod conformance;
+pub mod inline;
 pub mod local;
 mod local_batch;
 mod local_small;
+pub mod mongo_table;
+pub mod postgres_table;
 pub mod s3;
 pub mod s3_config;
 
+pub use inline::InlineObjectStore;
 pub use local::LocalObjectStore;
 pub use s3::S3ObjectStore;
 

@@ -229,4 +229,4 @@ impl ObjectStore for S3ObjectStore {
 
 #[cfg(test)]
 #[path = "s3_tests.rs"]
-mod tests;
+pub(crate) mod tests;

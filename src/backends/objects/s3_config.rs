@@ -4,7 +4,8 @@
 //! `s3://BUCKET?endpoint=http://HOST:PORT&region=REGION&prefix=SEGMENTS`: requests are always
 //! path-style (`ENDPOINT/BUCKET/KEY`, which every S3-compatible server answers), plain HTTP is
 //! allowed only when the endpoint says `http://`, and `prefix` namespaces every key so several
-//! gateways (or test runs) can share a bucket. Credentials come from `AWS_ACCESS_KEY_ID` and
+//! gateways (or test runs) can share a bucket; `inline_max=BYTES` sets how large a body may be
+//! kept in the database instead (see [`super::inline`]). Credentials come from `AWS_ACCESS_KEY_ID` and
 //! `AWS_SECRET_ACCESS_KEY` (optionally `AWS_SESSION_TOKEN`), or from files named by the same
 //! variables with `_FILE` appended; without any, the store falls back to instance credentials.
 
@@ -26,7 +27,13 @@ pub struct S3Config {
     /// Key namespace without a trailing slash; `None` for the bucket root.
     pub prefix: Option<String>,
     pub allow_http: bool,
+    /// Bodies up to this size go in the database beside a PostgreSQL or MongoDB metadata store
+    /// (`inline_max=`; 0 sends every body to the bucket). See [`super::inline`].
+    pub inline_max: usize,
 }
+
+/// Largest `inline_max` accepted: database rows are not meant for parcels of megabytes.
+pub const MAX_INLINE_MAX: usize = 1024 * 1024;
 
 impl S3Config {
     /// Parses `s3://BUCKET?…`; unknown query parameters are refused, so a typo does not silently
@@ -57,6 +64,7 @@ impl S3Config {
             region: DEFAULT_REGION.to_string(),
             prefix: None,
             allow_http: false,
+            inline_max: super::inline::DEFAULT_INLINE_MAX,
         };
         for (name, value) in url.query_pairs() {
             match &*name {
@@ -77,6 +85,17 @@ impl S3Config {
                         validate_prefix(prefix)?;
                         config.prefix = Some(prefix.to_string());
                     }
+                }
+                "inline_max" => {
+                    config.inline_max = value
+                        .parse()
+                        .ok()
+                        .filter(|size| *size <= MAX_INLINE_MAX)
+                        .ok_or_else(|| {
+                        invalid(&format!(
+                            "inline_max {value:?} is not a size in bytes up to {MAX_INLINE_MAX}"
+                        ))
+                    })?;
                 }
                 other => return Err(invalid(&format!("unknown parameter `{other}`"))),
             }
@@ -204,8 +223,11 @@ mod tests {
                 region: "eu-west-2".into(),
                 prefix: Some("gw1/run".into()),
                 allow_http: true,
+                inline_max: crate::backends::objects::inline::DEFAULT_INLINE_MAX,
             }
         );
+        let off = S3Config::parse("s3://b?inline_max=0").expect("parse");
+        assert_eq!(off.inline_max, 0);
         assert_eq!(config.full_key("a/b"), "gw1/run/a/b");
         assert_eq!(config.relative_key("gw1/run/a/b"), Some("a/b"));
         assert_eq!(config.relative_key("gw1/running/a"), None);
@@ -229,6 +251,9 @@ mod tests {
             "s3:///key",
             "s3://bucket/path",
             "s3://bucket?endpont=http://x",
+            "s3://bucket?inline_max=big",
+            "s3://bucket?inline_max=-1",
+            "s3://bucket?inline_max=1048577",
             "s3://bucket?endpoint=ftp://x",
             "s3://bucket?prefix=../up",
             "s3://key:secret@bucket",

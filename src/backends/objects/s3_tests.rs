@@ -74,7 +74,7 @@ fn test_config() -> Option<S3Config> {
     Some(config)
 }
 
-async fn open() -> (Option<Namespace>, Option<Arc<dyn ObjectStore>>) {
+pub(crate) async fn open() -> (Option<Namespace>, Option<Arc<dyn ObjectStore>>) {
     let Some(config) = test_config() else {
         return (None, None);
     };

@@ -62,7 +62,7 @@ pub struct MongoMetadataStore {
     db: Database,
 }
 
-fn mongo(context: &'static str) -> impl FnOnce(Error) -> BackendError {
+pub(crate) fn mongo(context: &'static str) -> impl FnOnce(Error) -> BackendError {
     move |error| {
         let message = format!("mongodb: {context}: {error}");
         let transient = match error.kind.as_ref() {
@@ -90,7 +90,7 @@ fn is_duplicate(error: &Error) -> bool {
     }
 }
 
-fn binary(bytes: &[u8]) -> Bson {
+pub(crate) fn binary(bytes: &[u8]) -> Bson {
     Bson::Binary(Binary {
         subtype: BinarySubtype::Generic,
         bytes: bytes.to_vec(),
@@ -105,14 +105,14 @@ fn corrupt(what: &str) -> impl FnOnce(mongodb::bson::error::Error) -> BackendErr
     move |error| BackendError::corrupt(format!("mongodb: {what}: {error}"))
 }
 
-fn get_str(document: &Document, key: &str) -> Result<String, BackendError> {
+pub(crate) fn get_str(document: &Document, key: &str) -> Result<String, BackendError> {
     document
         .get_str(key)
         .map(str::to_owned)
         .map_err(corrupt(key))
 }
 
-fn get_bytes(document: &Document, key: &str) -> Result<Vec<u8>, BackendError> {
+pub(crate) fn get_bytes(document: &Document, key: &str) -> Result<Vec<u8>, BackendError> {
     document
         .get_binary_generic(key)
         .cloned()
@@ -190,6 +190,36 @@ fn parcel_of(document: &Document) -> Result<ParcelIndexEntry, BackendError> {
     })
 }
 
+/// The database of a `mongodb://` URL (or `database` instead), with durable writes and short
+/// timeouts.
+pub(crate) async fn connect(url: &str, database: Option<&str>) -> Result<Database, BackendError> {
+    let mut client_options = ClientOptions::parse(url)
+        .await
+        .map_err(mongo("parsing the database url"))?;
+    if !url.contains("serverSelectionTimeoutMS") {
+        client_options.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
+    }
+    if !url.contains("connectTimeoutMS") {
+        client_options.connect_timeout = Some(CONNECT_TIMEOUT);
+    }
+    client_options
+        .app_name
+        .get_or_insert_with(|| "awala-gateway".to_owned());
+    let name = database
+        .map(str::to_owned)
+        .or_else(|| client_options.default_database.clone())
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    let client = Client::with_options(client_options).map_err(mongo("configuring"))?;
+    let durable = WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .build();
+    Ok(client.database_with_options(
+        &name,
+        DatabaseOptions::builder().write_concern(durable).build(),
+    ))
+}
+
 impl MongoMetadataStore {
     /// Connects to the database named by a `mongodb://` URL and creates its indexes.
     pub async fn open_url(url: &str) -> Result<Self, BackendError> {
@@ -202,31 +232,7 @@ impl MongoMetadataStore {
         database: Option<&str>,
         options: MongoOptions,
     ) -> Result<Self, BackendError> {
-        let mut client_options = ClientOptions::parse(url)
-            .await
-            .map_err(mongo("parsing the database url"))?;
-        if !url.contains("serverSelectionTimeoutMS") {
-            client_options.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
-        }
-        if !url.contains("connectTimeoutMS") {
-            client_options.connect_timeout = Some(CONNECT_TIMEOUT);
-        }
-        client_options
-            .app_name
-            .get_or_insert_with(|| "awala-gateway".to_owned());
-        let name = database
-            .map(str::to_owned)
-            .or_else(|| client_options.default_database.clone())
-            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
-        let client = Client::with_options(client_options).map_err(mongo("configuring"))?;
-        let durable = WriteConcern::builder()
-            .w(Acknowledgment::Majority)
-            .journal(true)
-            .build();
-        let db = client.database_with_options(
-            &name,
-            DatabaseOptions::builder().write_concern(durable).build(),
-        );
+        let db = connect(url, database).await?;
         let store = MongoMetadataStore { db };
         store.create_indexes(&options).await?;
         // The counter exists before the first parcel: secantusdb's upsert-and-return of a
@@ -844,4 +850,4 @@ impl MetadataStore for MongoMetadataStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -12,7 +12,7 @@ use crate::backends::metadata::MetadataStore;
 
 const URL_VARIABLES: [&str; 2] = ["AWALA_TEST_MONGODB_URL", "MONGODB_URL"];
 
-fn url() -> Option<String> {
+pub(crate) fn url() -> Option<String> {
     let found = URL_VARIABLES
         .iter()
         .find_map(|name| std::env::var(name).ok());
@@ -31,6 +31,18 @@ fn url() -> Option<String> {
 pub struct TestDatabase {
     url: String,
     name: String,
+}
+
+impl TestDatabase {
+    /// A database name of the test's own on the server at `url`, dropped with the guard.
+    pub(crate) fn fresh(url: String) -> Self {
+        let name = format!("awala_test_{}", uuid::Uuid::new_v4().simple());
+        TestDatabase { url, name }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for TestDatabase {
