@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use awala_gateway::actors::admin;
 use awala_gateway::actors::cogrpc;
 use awala_gateway::actors::gateway::GatewayContext;
+use awala_gateway::actors::housekeeping::{self, HousekeepingSettings};
 use awala_gateway::actors::identity;
 use awala_gateway::actors::load_shield::LoadShield;
 use awala_gateway::actors::outbound;
@@ -243,8 +244,9 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         // Stopped with the actix system; a cargo cut short goes back to the mailbox with its consumer.
         cogrpc::start_cargo_unwrappers(router.clone(), cogrpc::UnwrapperSettings::default());
         tracing::info!("cargo unwrapping workers started");
-        // Hourly: session keys no reply can still use go (DESIGN §6); ends with the runtime.
-        cogrpc::session_key_housekeeping::spawn_housekeeping(context.clone());
+        // Hourly: expired records, unusable session keys (DESIGN §6) and unnamed bodies go.
+        housekeeping::start(context.clone(), HousekeepingSettings::default());
+        tracing::info!("housekeeping started");
     }
     let handles: Vec<actix_web::dev::ServerHandle> =
         servers.iter().map(|(_, server)| server.handle()).collect();

@@ -48,6 +48,7 @@ pub const METRIC_NAMES: &[&str] = &[
     CARGO_UNWRAPPED_TOTAL,
     ERRORS_TOTAL,
     RATE_LIMITED_TOTAL,
+    HOUSEKEEPING_DELETED_TOTAL,
 ];
 
 pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
@@ -63,6 +64,7 @@ pub const WEBSOCKET_CONNECTIONS: &str = "gateway_websocket_connections";
 pub const CARGO_UNWRAPPED_TOTAL: &str = "gateway_cargo_unwrapped_total";
 pub const ERRORS_TOTAL: &str = "gateway_errors_total";
 pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
+pub const HOUSEKEEPING_DELETED_TOTAL: &str = "gateway_housekeeping_deleted_total";
 
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
@@ -164,6 +166,7 @@ pub struct Metrics {
     cargo_unwrapped: IntCounterVec,
     errors: IntCounterVec,
     rate_limited: IntCounterVec,
+    housekeeping_deleted: IntCounterVec,
 }
 
 impl Metrics {
@@ -220,6 +223,11 @@ impl Metrics {
             "Requests refused because their source address was over its rate, by binding and endpoint.",
             &["binding", "endpoint"],
         )?;
+        let housekeeping_deleted = counter(
+            HOUSEKEEPING_DELETED_TOTAL,
+            "Records and bodies deleted by housekeeping, by kind.",
+            &["kind"],
+        )?;
         let request_duration = HistogramVec::new(
             HistogramOpts::new(REQUEST_DURATION_SECONDS, "Time to answer a request.")
                 .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
@@ -259,6 +267,7 @@ impl Metrics {
             cargo_unwrapped,
             errors,
             rate_limited,
+            housekeeping_deleted,
         })
     }
 
@@ -347,6 +356,13 @@ impl Metrics {
         self.rate_limited
             .with_label_values(&[binding.as_str(), endpoint])
             .inc();
+    }
+
+    /// Records what a housekeeping sweep deleted of one kind (a constant of the housekeeper).
+    pub fn record_housekeeping_deleted(&self, kind: &'static str, count: u64) {
+        self.housekeeping_deleted
+            .with_label_values(&[kind])
+            .inc_by(count);
     }
 
     /// The Prometheus text exposition, for `/metrics`.

@@ -6,6 +6,7 @@
 //!   workers.
 //! - [`cpu_pool`]: a bounded pool of blocking threads for CPU-heavy request work.
 //! - [`gateway`]: the context every binding and worker of a process shares.
+//! - [`housekeeping`]: the supervised sweep of expired records and unnamed bodies.
 //! - [`identity`]: the gateway's own keys and certificates, persisted in the backends.
 //! - [`load_shield`]: admission control at the HTTP and CogRPC edges (503 / `UNAVAILABLE` past
 //!   a bound).
@@ -24,6 +25,7 @@ pub mod admin;
 pub mod cogrpc;
 pub mod cpu_pool;
 pub mod gateway;
+pub mod housekeeping;
 pub mod identity;
 pub mod load_shield;
 pub mod mailbox;

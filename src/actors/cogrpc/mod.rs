@@ -21,7 +21,7 @@ pub mod cca_authorization;
 pub mod collect;
 pub mod collect_error;
 #[cfg(test)]
-mod collect_test_support;
+pub(crate) mod collect_test_support;
 pub mod connection_limits;
 pub mod deliver;
 pub mod server;

@@ -55,31 +55,3 @@ async fn deletes_keys_older_than_the_longest_ttl_but_the_newest_per_peer() {
         .to_vec();
     assert!(exists(&gateway, &unbound).await);
 }
-
-/// Waits, without asserting on speed, until `key_id` is gone.
-async fn until_deleted(gateway: &TestGateway, key_id: &[u8]) {
-    for _ in 0..600 {
-        if !exists(gateway, key_id).await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("housekeeping never deleted the key");
-}
-
-#[tokio::test]
-async fn scheduled_runs_repeat() {
-    let gateway = TestGateway::start().await;
-    let now = Utc::now();
-    let first = key_for(&gateway, "0pg-c", now - Duration::days(200)).await;
-    key_for(&gateway, "0pg-c", now - Duration::days(1)).await;
-    let task = spawn_housekeeping_every(
-        gateway.context.clone(),
-        std::time::Duration::from_millis(100),
-    );
-    until_deleted(&gateway, &first).await;
-    // A key that became deletable after the first run goes in a later one.
-    let second = key_for(&gateway, "0pg-c", now - Duration::days(190)).await;
-    until_deleted(&gateway, &second).await;
-    task.abort();
-}

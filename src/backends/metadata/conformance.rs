@@ -571,6 +571,51 @@ pub async fn parcel_index_conditional_delete(store: &dyn MetadataStore) {
     assert!(left.iter().all(|entry| entry.object_key == "o-new"));
 }
 
+/// Which bodies the index still names: those of live entries, not of deleted or replaced ones,
+/// in batches larger than one query takes.
+pub async fn parcel_object_keys_in_use(store: &dyn MetadataStore) {
+    let key = |parcel: &str| ParcelIndexKey::new("0pg", "0recipient", "0sender", parcel);
+    let mut named = Vec::new();
+    for i in 0..300 {
+        let k = key(&format!("p{i}"));
+        let object_key = k.object_key(t(i));
+        store
+            .upsert_parcel(&k, &object_key, t(10_000), 1)
+            .await
+            .expect("upsert");
+        named.push(object_key);
+    }
+    let replaced = key("p0");
+    let new_key = replaced.object_key(t(500));
+    let upserted = store
+        .upsert_parcel(&replaced, &new_key, t(10_000), 1)
+        .await
+        .expect("replace");
+    assert_eq!(
+        upserted.replaced_object_key.as_deref(),
+        Some(named[0].as_str())
+    );
+    store.delete_parcel(&key("p1")).await.expect("delete");
+
+    let mut asked: Vec<String> = named.clone();
+    asked.push(new_key.clone());
+    asked.push("parcels/gateway-bound/never-stored".to_owned());
+    let in_use = store
+        .parcel_object_keys_in_use(&asked)
+        .await
+        .expect("in use");
+    assert!(!in_use.contains(&named[0]), "the replaced body");
+    assert!(!in_use.contains(&named[1]), "the deleted entry's body");
+    assert!(in_use.contains(&new_key));
+    assert!(!in_use.contains("parcels/gateway-bound/never-stored"));
+    assert_eq!(in_use.len(), 299);
+    assert!(store
+        .parcel_object_keys_in_use(&[])
+        .await
+        .expect("none")
+        .is_empty());
+}
+
 /// Runs every metadata check as its own `#[tokio::test]`; `$open` is an expression evaluating to
 /// a future of `(guard, Arc<dyn MetadataStore>)` over fresh, empty storage. With `, optional`,
 /// the future yields `(guard, Option<Arc<dyn MetadataStore>>)` and `None` skips the check (for
@@ -582,14 +627,16 @@ macro_rules! metadata_conformance {
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
-            parcel_index_concurrent_writes, parcel_index_conditional_delete);
+            parcel_index_concurrent_writes, parcel_index_conditional_delete,
+            parcel_object_keys_in_use);
     };
     ($open:expr, optional) => {
         $crate::metadata_conformance!(@optional $open;
             config_items, own_certificates, sealed_keys,
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
-            parcel_index_concurrent_writes, parcel_index_conditional_delete);
+            parcel_index_concurrent_writes, parcel_index_conditional_delete,
+            parcel_object_keys_in_use);
     };
     (@optional $open:expr; $($name:ident),*) => {
         $(

@@ -8,6 +8,8 @@
 //!   never sees them in clear.
 //! - Every write has returned only once it is durable.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -288,6 +290,12 @@ pub trait MetadataStore: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<String>, BackendError>;
+
+    /// Which of `object_keys` an index entry names; housekeeping deletes the other bodies.
+    async fn parcel_object_keys_in_use(
+        &self,
+        object_keys: &[String],
+    ) -> Result<HashSet<String>, BackendError>;
 
     async fn health_check(&self) -> Result<(), BackendError>;
 }

@@ -4,6 +4,8 @@
 //! them on its one writer, PostgreSQL runs each as one statement), so each database brings its
 //! own [`IndexWrites`].
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
@@ -40,6 +42,9 @@ impl Dialect for sqlx::Postgres {
 }
 
 /// An upsert's new sequence number, and the object key of the entry it replaced, if any.
+/// Keys per `IN (…)` list, far below either engine's limit on bound parameters.
+const KEYS_PER_QUERY: usize = 256;
+
 pub type IndexUpsert = (i64, Option<String>);
 
 /// Writes of the parcel index, each answered once durable.
@@ -541,6 +546,31 @@ where
         .fetch_all(&self.pool)
         .await
         .map_err(sql("deleting expired parcels"))
+    }
+
+    async fn parcel_object_keys_in_use(
+        &self,
+        object_keys: &[String],
+    ) -> Result<HashSet<String>, BackendError> {
+        let mut in_use = HashSet::new();
+        for chunk in object_keys.chunks(KEYS_PER_QUERY) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let statement = format!(
+                "SELECT object_key FROM parcel_index WHERE object_key IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_scalar::<DB, String>(&statement);
+            for key in chunk {
+                query = query.bind(key.as_str());
+            }
+            in_use.extend(
+                query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(sql("finding the bodies in use"))?,
+            );
+        }
+        Ok(in_use)
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {

@@ -13,6 +13,7 @@
 //!
 //! Writes use write concern `majority` with journaling: a write has returned once durable.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -291,6 +292,7 @@ impl MongoMetadataStore {
             ("cca_fulfilments", expiry(true)),
             ("parcel_index", index(doc! { "pg_id": 1, "sequence": 1 })),
             ("parcel_index", expiry(false)),
+            ("parcel_index", index(doc! { "object_key": 1 })),
         ];
         for (collection, model) in plan {
             self.collection(collection)
@@ -838,6 +840,25 @@ impl MetadataStore for MongoMetadataStore {
             .await
             .map_err(mongo("deleting expired parcels"))?;
         Ok(object_keys)
+    }
+
+    async fn parcel_object_keys_in_use(
+        &self,
+        object_keys: &[String],
+    ) -> Result<HashSet<String>, BackendError> {
+        let documents: Vec<Document> = self
+            .collection("parcel_index")
+            .find(doc! { "object_key": { "$in": object_keys } })
+            .projection(doc! { "object_key": 1 })
+            .await
+            .map_err(mongo("finding the bodies in use"))?
+            .try_collect()
+            .await
+            .map_err(mongo("finding the bodies in use"))?;
+        documents
+            .iter()
+            .map(|document| get_str(document, "object_key"))
+            .collect()
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {
