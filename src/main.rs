@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use awala_gateway::actors::admin;
+use awala_gateway::actors::admin_api::AdminApi;
 use awala_gateway::actors::cogrpc;
 use awala_gateway::actors::gateway::GatewayContext;
 use awala_gateway::actors::housekeeping::{self, HousekeepingSettings};
@@ -35,6 +36,7 @@ use awala_gateway::supervision::{DrainOutcome, Shutdown};
 /// How long workers may take to finish in-flight work after the stop signal.
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
+mod admin_cli;
 mod bench;
 
 #[derive(Parser)]
@@ -56,6 +58,8 @@ enum Command {
     /// Load generator against a running gateway: registers private gateways, delivers parcels
     /// over PoHTTP, collects them over PoWeb, and reports throughput, latency and RSS.
     Bench(bench::BenchArgs),
+    /// Operate a running gateway through its admin API.
+    Admin(admin_cli::AdminArgs),
 }
 
 #[derive(clap::Args)]
@@ -104,6 +108,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin(args) => match admin_cli::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");
@@ -194,7 +205,14 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
     }
     // On SIGINT/SIGTERM every server is stopped, draining in-flight requests first.
     let mut servers: Vec<(&'static str, actix_web::dev::Server)> = Vec::new();
-    let admin = admin::bind(context.clone(), config.listen.admin)
+    let admin_api = AdminApi::new(config.admin.token.clone(), config.listen.admin);
+    if admin_api.is_locked() {
+        tracing::warn!(
+            listen = %config.listen.admin,
+            "the admin API is off: it listens beyond loopback and no admin.token is set"
+        );
+    }
+    let admin = admin::bind(context.clone(), config.listen.admin, admin_api.clone())
         .with_context(|| format!("binding admin to {}", config.listen.admin))?;
     log_listening("admin", &admin.addresses);
     servers.push(("admin", admin.server));
@@ -245,7 +263,10 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         cogrpc::start_cargo_unwrappers(router.clone(), cogrpc::UnwrapperSettings::default());
         tracing::info!("cargo unwrapping workers started");
         // Hourly: expired records, unusable session keys (DESIGN §6) and unnamed bodies go.
-        housekeeping::start(context.clone(), HousekeepingSettings::default());
+        admin_api.set_housekeeper(housekeeping::start(
+            context.clone(),
+            HousekeepingSettings::default(),
+        ));
         tracing::info!("housekeeping started");
     }
     let handles: Vec<actix_web::dev::ServerHandle> =

@@ -11,6 +11,7 @@
 //!   failure), and per role whether it is `up` with the state of each supervised subtree
 //!   (running, restarting, failed...).
 //! - `GET /health`: the same as `/ready`, for probes configured before `/ready` existed.
+//! - `/v1/…`: the admin API, behind a bearer token ([`admin_api`](crate::actors::admin_api)).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use actix_web::{App, HttpResponse, HttpServer};
 
 use serde::Serialize;
 
+use crate::actors::admin_api::{self, AdminApi};
 use crate::actors::gateway::GatewayContext;
 use crate::actors::readiness;
 
@@ -35,11 +37,18 @@ pub struct AdminServer {
 }
 
 /// Binds the admin server on `listen` (one worker: it serves scrapes, not peers).
-pub fn bind(context: Arc<GatewayContext>, listen: SocketAddr) -> std::io::Result<AdminServer> {
+pub fn bind(
+    context: Arc<GatewayContext>,
+    listen: SocketAddr,
+    api: AdminApi,
+) -> std::io::Result<AdminServer> {
     let data = Data::from(context);
+    let api = Data::new(api);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(api.clone())
+            .configure(admin_api::configure)
             .route("/metrics", web::get().to(metrics))
             .route("/live", web::get().to(live))
             .route("/ready", web::get().to(ready))

@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`admin`]: the admin listener (`/metrics`, `/live`, `/ready`, `/health`).
+//! - [`admin_api`]: the admin API on that listener (`/v1/…`, bearer token).
 //! - [`cogrpc`]: the CogRPC server (cargo delivery and collection) and the cargo unwrapping
 //!   workers.
 //! - [`cpu_pool`]: a bounded pool of blocking threads for CPU-heavy request work.
@@ -22,6 +23,7 @@
 //! codecs) and `backends`; nothing below imports actors.
 
 pub mod admin;
+pub mod admin_api;
 pub mod cogrpc;
 pub mod cpu_pool;
 pub mod gateway;

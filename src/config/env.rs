@@ -47,6 +47,8 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_PUBSUB_URL_FILE",
     "AWALA_KEK",
     "AWALA_KEK_FILE",
+    "AWALA_ADMIN_TOKEN",
+    "AWALA_ADMIN_TOKEN_FILE",
     "AWALA_LIMITS_FUTURE_MESSAGE_TOLERANCE_SECONDS",
     "AWALA_LIMITS_WEBSOCKET_PING_INTERVAL_SECONDS",
     "AWALA_LIMITS_HANDSHAKE_TIMEOUT_SECONDS",
@@ -205,6 +207,14 @@ pub(crate) fn settings() -> Vec<Setting> {
             Some(Secret::new(v.trim()))),
         setting!("keys.kek_file", "AWALA_KEK_FILE", |c, v| c.keys.kek_file =
             Some(PathBuf::from(v))),
+        setting!("admin.token", "AWALA_ADMIN_TOKEN", |c, v| {
+            c.admin.token = Some(Secret::new(v.trim()));
+            c.admin.token_file = None;
+        }),
+        setting!("admin.token_file", "AWALA_ADMIN_TOKEN_FILE", |c, v| {
+            c.admin.token_file = Some(PathBuf::from(v));
+            c.admin.token = None;
+        }),
     ]);
     all.extend([
         limit_setting!(

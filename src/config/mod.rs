@@ -25,6 +25,7 @@
 //! | `AWALA_EGRESS_ALLOW` | `egress_allow`, comma-separated CIDRs, addresses or host names (added to the file's) |
 //! | `AWALA_DATABASE_URL`, `AWALA_OBJECT_STORE_URL`, `AWALA_QUEUE_URL`, `AWALA_PUBSUB_URL` (each also `…_FILE`) | `backends.*` |
 //! | `AWALA_KEK` (the key-encryption key, base64 or hex; env only, never printed), `AWALA_KEK_FILE` | `keys.kek`, `keys.kek_file` |
+//! | `AWALA_ADMIN_TOKEN`, `AWALA_ADMIN_TOKEN_FILE` (the admin API's bearer token) | `admin.token`, `admin.token_file` |
 //! | `AWALA_LIMITS_<KEY>` (e.g. `AWALA_LIMITS_PONG_TIMEOUT_SECONDS`) | `limits.<key>` |
 //! | `AWALA_LOG_LEVEL`, `AWALA_LOG_FORMAT` | `log.level`, `log.format` |
 //!
@@ -49,8 +50,9 @@ use std::path::{Path, PathBuf};
 pub use args::ServeArgs;
 pub use env::env_var_names;
 pub use model::{
-    parse_roles, BackendsConfig, GatewayConfig, KeysConfig, LimitsConfig, ListenConfig, LogConfig,
-    LogFormat, LogLevel, MailboxOverload, Role, RouteUrl, CONFIG_VERSION, DEFAULT_INTERNET_ADDRESS,
+    parse_roles, AdminConfig, BackendsConfig, GatewayConfig, KeysConfig, LimitsConfig,
+    ListenConfig, LogConfig, LogFormat, LogLevel, MailboxOverload, Role, RouteUrl, CONFIG_VERSION,
+    DEFAULT_INTERNET_ADDRESS,
 };
 pub use secrets::{redact_url, Secret, SecretFileError, REDACTED};
 
@@ -237,6 +239,11 @@ impl GatewayConfig {
                 backends.pubsub_url.is_some(),
                 backends.pubsub_url_file.is_some(),
             ),
+            (
+                "admin.token",
+                config.admin.token.is_some(),
+                config.admin.token_file.is_some(),
+            ),
         ] {
             if set && file_set {
                 return Err(ConfigError::ConflictingSecret {
@@ -271,6 +278,11 @@ impl GatewayConfig {
                 "backends.pubsub_url_file",
                 &backends.pubsub_url_file,
                 &mut backends.pubsub_url,
+            ),
+            (
+                "admin.token_file",
+                &self.admin.token_file,
+                &mut self.admin.token,
             ),
         ] {
             if let Some(path) = file {

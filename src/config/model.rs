@@ -53,6 +53,8 @@ pub struct GatewayConfig {
     pub backends: BackendsConfig,
     /// The key-encryption key that seals private keys at rest.
     pub keys: KeysConfig,
+    /// The admin API on the admin listener.
+    pub admin: AdminConfig,
     /// Protocol and resource limits.
     pub limits: LimitsConfig,
     /// Logging.
@@ -74,6 +76,7 @@ impl Default for GatewayConfig {
             egress_allow: Vec::new(),
             backends: BackendsConfig::default(),
             keys: KeysConfig::default(),
+            admin: AdminConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
@@ -210,6 +213,17 @@ pub struct BackendsConfig {
     /// `memory://` or `redis://…`.
     pub pubsub_url: Option<Secret>,
     pub pubsub_url_file: Option<PathBuf>,
+}
+
+/// The admin API's bearer token (`Authorization: Bearer TOKEN` on every `/v1/` request).
+/// Without one, the API answers only on a loopback `listen.admin`; beyond loopback it refuses
+/// every `/v1/` request (403) while `/live`, `/ready` and `/metrics` still answer probes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub token: Option<Secret>,
+    /// A file holding the token (mode 0600), instead of `token`.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Where the key-encryption key (KEK) comes from: `kek` (env `AWALA_KEK` only) wins over

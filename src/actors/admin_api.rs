@@ -1,0 +1,141 @@
+//! The admin API under `/v1/` on the admin listener, and who may call it.
+//!
+//! With a token configured (`admin.token`), every request must carry `Authorization: Bearer
+//! TOKEN` (401 otherwise). Without one it answers only when the listener is on loopback: beyond
+//! loopback every `/v1/` request gets 403, so exposing the port for probes never exposes the API.
+//!
+//! - `POST /v1/purge-expired`: runs a housekeeping sweep now and answers with what it deleted
+//!   (through this process's housekeeper when it runs the workers role, directly otherwise).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header;
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::actors::gateway::GatewayContext;
+use crate::actors::housekeeping::{self, HousekeepingHandle, HousekeepingSettings};
+use crate::config::Secret;
+use crate::supervision::protect;
+
+/// What the API needs beyond the gateway context.
+#[derive(Clone, Default)]
+pub struct AdminApi {
+    token: Option<Arc<Secret>>,
+    /// Set once the housekeeper runs (after the listener is bound).
+    housekeeper: Arc<OnceLock<HousekeepingHandle>>,
+    /// Whether requests without a token are answered (the listener is on loopback).
+    open_without_token: bool,
+}
+
+impl AdminApi {
+    pub fn new(token: Option<Secret>, listen: SocketAddr) -> Self {
+        AdminApi {
+            token: token.map(Arc::new),
+            housekeeper: Arc::default(),
+            open_without_token: listen.ip().is_loopback(),
+        }
+    }
+
+    /// Lets `/v1/purge-expired` go through this process's supervised housekeeper.
+    pub fn set_housekeeper(&self, handle: HousekeepingHandle) {
+        let _ = self.housekeeper.set(handle);
+    }
+
+    /// Whether beyond-loopback requests will all be refused (for a start-up warning).
+    pub fn is_locked(&self) -> bool {
+        self.token.is_none() && !self.open_without_token
+    }
+
+    /// The refusal `request` gets, or `None` when it may go through.
+    fn refusal_for(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        let Some(token) = &self.token else {
+            return if self.open_without_token {
+                None
+            } else {
+                Some(refusal(
+                    HttpResponse::Forbidden(),
+                    "the admin API is off: it listens beyond loopback and no admin.token is set",
+                ))
+            };
+        };
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        match presented {
+            Some(presented)
+                if presented.len() == token.expose().len()
+                    && openssl::memcmp::eq(presented.as_bytes(), token.expose().as_bytes()) =>
+            {
+                None
+            }
+            _ => Some(refusal(
+                HttpResponse::Unauthorized(),
+                "a valid `Authorization: Bearer TOKEN` header is required",
+            )),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ApiError<'a> {
+    error: &'a str,
+}
+
+fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+    let mut response = builder.json(ApiError { error: message });
+    if response.status() == actix_web::http::StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// Adds the `/v1/` routes.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.route("/v1/purge-expired", web::post().to(purge_expired));
+}
+
+async fn purge_expired(
+    request: HttpRequest,
+    context: Data<GatewayContext>,
+    api: Data<AdminApi>,
+) -> HttpResponse {
+    if let Some(refused) = api.refusal_for(&request) {
+        return refused;
+    }
+    let outcome = match api.housekeeper.get() {
+        Some(handle) => handle.sweep_now().await,
+        None => {
+            let context = context.into_inner();
+            let sweep = protect(async move {
+                let settings = HousekeepingSettings::default();
+                housekeeping::sweep(&context, &settings, chrono::Utc::now()).await
+            })
+            .await;
+            match sweep {
+                Ok(Ok(report)) => Ok(report),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(panic) => Err(format!("the sweep panicked: {panic}")),
+            }
+        }
+    };
+    match outcome {
+        Ok(report) => HttpResponse::Ok().json(report),
+        Err(message) => {
+            tracing::warn!(%message, "purge-expired failed");
+            refusal(HttpResponse::ServiceUnavailable(), &message)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "admin_api_tests.rs"]
+mod tests;

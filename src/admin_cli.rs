@@ -1,0 +1,76 @@
+//! `awala-gateway admin`: the admin API from the command line.
+//!
+//! `--url` (default `http://127.0.0.1:8090`, the default admin listener) and `--token` (or
+//! `AWALA_ADMIN_TOKEN`) say where and as whom; `--json` prints the API's answer as it came.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// How long a command waits for the gateway (a sweep of a large store takes a while).
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(clap::Args, Debug)]
+pub struct AdminArgs {
+    /// The gateway's admin listener.
+    #[arg(long, default_value = "http://127.0.0.1:8090")]
+    url: String,
+    /// The admin API's bearer token.
+    #[arg(long, env = "AWALA_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print the API's JSON answer instead of a summary.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum AdminCommand {
+    /// Delete expired parcels and records and bodies no record names, now.
+    PurgeExpired,
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(admin(args))
+}
+
+async fn admin(args: AdminArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+    let base = args.url.trim_end_matches('/');
+    let request = match args.command {
+        AdminCommand::PurgeExpired => client.post(format!("{base}/v1/purge-expired")),
+    };
+    let request = match &args.token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("reaching the admin API at {base}"))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .with_context(|| format!("reading the answer ({status})"))?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the answer ({status}) is not JSON"))?;
+    if !status.is_success() {
+        let reason = body["error"].as_str().unwrap_or("no reason given");
+        anyhow::bail!("the gateway answered {status}: {reason}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    if let Some(counts) = body.as_object() {
+        for (kind, count) in counts {
+            println!("{kind:<20} {count}");
+        }
+    }
+    Ok(())
+}
