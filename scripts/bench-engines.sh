@@ -4,6 +4,7 @@
 #   embedded     one process on a data directory (SQLite, local files, embedded queue);
 #   distributed  one process on RabbitMQ + PostgreSQL + Redis + S3 (s3s-fs, the fastest S3
 #                server that installs here; moto is far slower);
+#   s3-bodies    the same with every body in the bucket (`inline_max=0`), none in PostgreSQL;
 #   replicas     two processes on the same engines, the load spread over both.
 # Prints each round's figures and the gateway CPU per parcel (utime + stime of every gateway
 # process, from /proc, over ingest and collection), then the medians. Not part of the tests.
@@ -51,6 +52,46 @@ ticks() {
   echo "$total"
 }
 
+# CPU ticks of every process of each engine, space-separated: postgres rabbitmq redis s3s.
+engine_ticks() {
+  local group pids
+  for group in "-x postgres" "-f beam.smp" "-x redis-server" "-x s3s-fs"; do
+    # shellcheck disable=SC2086
+    pids="$(pgrep $group | tr '\n' ' ')"
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086
+      printf '%s ' "$(ticks_alive $pids)"
+    else
+      printf '0 '
+    fi
+  done
+}
+
+# Like `ticks`, skipping processes that exit meanwhile (PostgreSQL forks per connection).
+ticks_alive() {
+  local total=0 pid stat
+  for pid in "$@"; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    total=$((total + $(awk '{print $14 + $15}' <<<"$stat")))
+  done
+  echo "$total"
+}
+
+# Busy and total ticks of the whole machine (all cores), from /proc/stat.
+machine_ticks() {
+  awk '/^cpu / {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat
+}
+
+# The bench client's CPU ticks so far: the shell's finished children, from `times`, which must
+# run in this shell (a subshell has no children's times), hence the file.
+client_ticks() {
+  times >"$work/times"
+  awk -v hz="$hz" 'NR == 2 {
+    split($1, u, /[ms]/); split($2, s, /[ms]/)
+    printf "%.0f", ((u[1] * 60 + u[2]) + (s[1] * 60 + s[2])) * hz
+  }' "$work/times"
+}
+
 wait_ready() {
   for _ in $(seq 1 300); do
     curl -fsS "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
@@ -77,17 +118,27 @@ run() {
   local name="$1" processes="$2"
   shift 2
   local ids=() urls="" index
+  # One after the other: the first creates the shared KEK file and the identity.
   for index in $(seq 0 $((processes - 1))); do
     ids+=("$(start "$name" "$index" "$@")")
     pids+=("${ids[-1]}")
     urls+="${urls:+,}http://127.0.0.1:$((18000 + index * 10 + 1))"
+    wait_ready $((18000 + index * 10 + 3)) || { tail -20 "$work/$name-$index.log" >&2; exit 1; }
   done
-  for index in $(seq 0 $((processes - 1))); do wait_ready $((18000 + index * 10 + 3)); done
-  local before after
+  local before after engines_before engines_after machine_before machine_after client_before
   before="$(ticks "${ids[@]}")"
+  engines_before="$(engine_ticks)"
+  machine_before="$(machine_ticks)"
+  client_ticks >"$work/client-before"
+  client_before="$(cat "$work/client-before")"
   "$gateway" bench --poweb-url http://127.0.0.1:18000 --pohttp-url "$urls" \
-    --gateways 10 --concurrency 64 --parcels "$parcels" >"$work/$name.out" 2>&1
+    --gateways 10 --concurrency 64 --parcels "$parcels" >"$work/$name.out" 2>&1 ||
+    { cat "$work/$name.out" >&2; tail -20 "$work/$name-0.log" >&2; exit 1; }
   after="$(ticks "${ids[@]}")"
+  engines_after="$(engine_ticks)"
+  machine_after="$(machine_ticks)"
+  client_ticks >"$work/client-after"
+  local client=$(($(cat "$work/client-after") - client_before))
   kill "${ids[@]}"
   wait "${ids[@]}" 2>/dev/null || true
   local ingest collect
@@ -101,6 +152,19 @@ run() {
   printf '%-12s ingest %7s/s  p99 %7s ms  collection %7s/s  gateway cpu %5s us/parcel\n' \
     "$name" "$rate" "$p99" "${collected:--}" "$cpu"
   echo "$name $rate $p99 ${collected:-0} $cpu" >>"$work/results"
+  # Where the machine's CPU went, per parcel: which engine bounds a run on one machine.
+  python3 - "$hz" "$parcels" "$((after - before))" "$client" "$engines_before" "$engines_after" \
+    "$machine_before" "$machine_after" <<'PY'
+import sys
+hz, n, gateway, client = (float(v) for v in sys.argv[1:5])
+before, after = (list(map(float, v.split())) for v in sys.argv[5:7])
+(mb_busy, mb_all), (ma_busy, ma_all) = (list(map(float, v.split())) for v in sys.argv[7:9])
+us = lambda ticks: ticks / hz / n * 1e6
+parts = [("gateway", gateway), ("client", client)] + list(
+    zip(["postgres", "rabbitmq", "redis", "s3s-fs"], (a - b for a, b in zip(after, before))))
+print("             cpu us/parcel: " + ", ".join(f"{k} {us(v):.0f}" for k, v in parts if v > 0)
+      + f"; machine busy {100 * (ma_busy - mb_busy) / (ma_all - mb_all):.0f}%")
+PY
 }
 
 for round in $(seq 1 "$rounds"); do
@@ -115,6 +179,14 @@ for round in $(seq 1 "$rounds"); do
     --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace"
   )
   run distributed 1 "${distributed[@]}"
+  # The same, with every body in the bucket (`inline_max=0`): what the database saves.
+  namespace3="${namespace}s"
+  psql "$postgres" -qc "CREATE DATABASE awala_$namespace3" </dev/null
+  run s3-bodies 1 --database "${postgres%/*}/awala_$namespace3" \
+    --queue "$amqp?prefix=$namespace3&queue_type=classic&queue_expires_seconds=600" \
+    --pubsub "$redis" \
+    --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace3&inline_max=0"
+  psql "$postgres" -qc "DROP DATABASE awala_$namespace3 WITH (FORCE)" </dev/null
   namespace2="${namespace}r"
   psql "$postgres" -qc "CREATE DATABASE awala_$namespace2" </dev/null
   distributed=(
@@ -129,7 +201,7 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo "=== medians over $rounds rounds"
-for name in embedded distributed replicas; do
+for name in embedded distributed s3-bodies replicas; do
   awk -v name="$name" '$1 == name {print $2, $3, $4, $5}' "$work/results" |
     python3 -c '
 import statistics, sys
@@ -145,4 +217,5 @@ cpu = {name: float(row[-2]) for name, row in rows.items()}
 rate = {name: float(row[2].rstrip("/s")) for name, row in rows.items()}
 print(f"distributed / embedded gateway cpu per parcel: {cpu['distributed'] / cpu['embedded']:.2f}x")
 print(f"two replicas / one, ingest rate: {rate['replicas'] / rate['distributed']:.2f}x")
+print(f"small bodies in PostgreSQL / all in S3, ingest rate: {rate['distributed'] / rate['s3-bodies']:.2f}x")
 EOF
