@@ -29,6 +29,12 @@ pub struct AdminArgs {
 enum AdminCommand {
     /// Delete expired parcels and records and bodies no record names, now.
     PurgeExpired,
+    /// The durable mailboxes and how many messages wait in each.
+    Queues,
+    /// The oldest dead letters of a queue (`incoming_cargo` or `outbound_parcels`).
+    DeadLetters { queue: String },
+    /// The roles and supervised subtrees of the process behind the URL, with restart counts.
+    Actors,
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -41,8 +47,13 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
 async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
     let base = args.url.trim_end_matches('/');
-    let request = match args.command {
+    let request = match &args.command {
         AdminCommand::PurgeExpired => client.post(format!("{base}/v1/purge-expired")),
+        AdminCommand::Queues => client.get(format!("{base}/v1/queues")),
+        AdminCommand::DeadLetters { queue } => {
+            client.get(format!("{base}/v1/queues/{queue}/dead-letters"))
+        }
+        AdminCommand::Actors => client.get(format!("{base}/v1/actors")),
     };
     let request = match &args.token {
         Some(token) => request.bearer_auth(token),
@@ -67,10 +78,60 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());
     }
-    if let Some(counts) = body.as_object() {
-        for (kind, count) in counts {
-            println!("{kind:<20} {count}");
+    print_summary(&args.command, &body);
+    Ok(())
+}
+
+/// One line per item, for a terminal.
+fn print_summary(command: &AdminCommand, body: &serde_json::Value) {
+    let empty = Vec::new();
+    match command {
+        AdminCommand::PurgeExpired => {
+            for (kind, count) in body.as_object().into_iter().flatten() {
+                println!("{kind:<20} {count}");
+            }
+        }
+        AdminCommand::Queues => {
+            for queue in body.as_array().unwrap_or(&empty) {
+                println!("{:<20} {}", text(&queue["queue"]), queue["depth"]);
+            }
+        }
+        AdminCommand::DeadLetters { .. } => {
+            let letters = body.as_array().unwrap_or(&empty);
+            if letters.is_empty() {
+                println!("no dead letters");
+            }
+            for letter in letters {
+                println!(
+                    "{}  {}  attempts {}  {} B  {}",
+                    text(&letter["message_id"]),
+                    text(&letter["dead_at"]),
+                    letter["attempts"],
+                    letter["body_bytes"],
+                    text(&letter["reason"])
+                );
+            }
+        }
+        AdminCommand::Actors => {
+            for role in body["roles"].as_array().unwrap_or(&empty) {
+                let up = if role["up"] == true { "up" } else { "DOWN" };
+                println!("{} ({up})", text(&role["role"]));
+                for component in role["components"].as_array().unwrap_or(&empty) {
+                    println!(
+                        "  {:<24} {:<10} running {}/{}  restarts {}  escalations {}",
+                        text(&component["component"]),
+                        text(&component["state"]),
+                        component["running"],
+                        component["expected"],
+                        component["restarts"],
+                        component["escalations"]
+                    );
+                }
+            }
         }
     }
-    Ok(())
+}
+
+fn text(value: &serde_json::Value) -> &str {
+    value.as_str().unwrap_or("-")
 }

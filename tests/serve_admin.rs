@@ -73,3 +73,60 @@ fn purge_expired_needs_the_token_and_deletes_unnamed_bodies() {
         "{stdout}"
     );
 }
+
+#[test]
+fn queues_dead_letters_and_actors_describe_the_running_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = GatewayOptions {
+        roles: Some("poweb,pohttp,workers".into()),
+        env: vec![("AWALA_ADMIN_TOKEN".into(), TOKEN.into())],
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--token", TOKEN];
+        all.extend_from_slice(args);
+        let output = admin(gateway.admin_port, &all);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+
+    let queues: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "queues"])).expect("json");
+    let names: Vec<&str> = queues
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|queue| queue["queue"].as_str())
+        .collect();
+    assert_eq!(names, ["incoming_cargo", "outbound_parcels"], "{queues}");
+    assert!(run(&["queues"]).contains("outbound_parcels"));
+
+    assert!(run(&["dead-letters", "outbound_parcels"]).contains("no dead letters"));
+    let unknown = admin(
+        gateway.admin_port,
+        &["--token", TOKEN, "dead-letters", "nope"],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("404"));
+
+    // The workers' subtrees register just after the listeners: wait for them to show.
+    let started = std::time::Instant::now();
+    loop {
+        let actors = run(&["actors"]);
+        if actors.contains("workers (up)") && actors.contains("restarts 0") {
+            assert!(actors.contains("poweb (up)"), "{actors}");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no workers in: {actors}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

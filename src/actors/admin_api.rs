@@ -6,6 +6,10 @@
 //!
 //! - `POST /v1/purge-expired`: runs a housekeeping sweep now and answers with what it deleted
 //!   (through this process's housekeeper when it runs the workers role, directly otherwise).
+//! - `GET /v1/queues`: each durable mailbox and the messages waiting in it.
+//! - `GET /v1/queues/{queue}/dead-letters`: its oldest dead letters (up to 100), with the reason,
+//!   attempts and attributes of each; bodies as their size.
+//! - `GET /v1/actors`: this process's roles and supervised subtrees, with restart counts.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -17,8 +21,10 @@ use serde::Serialize;
 
 use crate::actors::gateway::GatewayContext;
 use crate::actors::housekeeping::{self, HousekeepingHandle, HousekeepingSettings};
+use crate::backends::queue::QueueName;
 use crate::config::Secret;
 use crate::supervision::protect;
+use crate::supervision::status::RoleReport;
 
 /// What the API needs beyond the gateway context.
 #[derive(Clone, Default)]
@@ -100,7 +106,122 @@ fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpRe
 
 /// Adds the `/v1/` routes.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config.route("/v1/purge-expired", web::post().to(purge_expired));
+    config
+        .route("/v1/purge-expired", web::post().to(purge_expired))
+        .route("/v1/queues", web::get().to(queues))
+        .route(
+            "/v1/queues/{queue}/dead-letters",
+            web::get().to(dead_letters),
+        )
+        .route("/v1/actors", web::get().to(actors));
+}
+
+/// Dead letters listed at most.
+const DEAD_LETTER_PAGE: usize = 100;
+
+#[derive(Serialize)]
+struct QueueDepth {
+    queue: &'static str,
+    depth: u64,
+}
+
+async fn queues(
+    request: HttpRequest,
+    context: Data<GatewayContext>,
+    api: Data<AdminApi>,
+) -> HttpResponse {
+    if let Some(refused) = api.refusal_for(&request) {
+        return refused;
+    }
+    let mut depths = Vec::new();
+    for queue in QueueName::ALL {
+        match context.backends.queue.depth(queue).await {
+            Ok(depth) => depths.push(QueueDepth {
+                queue: queue.as_str(),
+                depth,
+            }),
+            Err(error) => return unavailable(&error.to_string()),
+        }
+    }
+    HttpResponse::Ok().json(depths)
+}
+
+#[derive(Serialize)]
+struct DeadLetterView {
+    message_id: String,
+    reason: String,
+    attempts: u32,
+    dead_at: chrono::DateTime<chrono::Utc>,
+    body_bytes: usize,
+    attributes: std::collections::BTreeMap<String, String>,
+}
+
+async fn dead_letters(
+    request: HttpRequest,
+    context: Data<GatewayContext>,
+    api: Data<AdminApi>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if let Some(refused) = api.refusal_for(&request) {
+        return refused;
+    }
+    let Some(queue) = QueueName::ALL
+        .into_iter()
+        .find(|queue| queue.as_str() == path.as_str())
+    else {
+        let known: Vec<&str> = QueueName::ALL.iter().map(|queue| queue.as_str()).collect();
+        return refusal(
+            HttpResponse::NotFound(),
+            &format!(
+                "no queue {:?}; the queues are {}",
+                path.as_str(),
+                known.join(", ")
+            ),
+        );
+    };
+    match context
+        .backends
+        .queue
+        .dead_letters(queue, DEAD_LETTER_PAGE)
+        .await
+    {
+        Ok(letters) => HttpResponse::Ok().json(
+            letters
+                .into_iter()
+                .map(|letter| DeadLetterView {
+                    message_id: letter.message_id,
+                    reason: letter.reason,
+                    attempts: letter.attempts,
+                    dead_at: letter.dead_at,
+                    body_bytes: letter.body.len(),
+                    attributes: letter.attributes,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Err(error) => unavailable(&error.to_string()),
+    }
+}
+
+#[derive(Serialize)]
+struct ActorsView {
+    roles: Vec<RoleReport>,
+}
+
+async fn actors(
+    request: HttpRequest,
+    context: Data<GatewayContext>,
+    api: Data<AdminApi>,
+) -> HttpResponse {
+    if let Some(refused) = api.refusal_for(&request) {
+        return refused;
+    }
+    HttpResponse::Ok().json(ActorsView {
+        roles: context.roles.report(),
+    })
+}
+
+fn unavailable(message: &str) -> HttpResponse {
+    refusal(HttpResponse::ServiceUnavailable(), message)
 }
 
 async fn purge_expired(
@@ -131,7 +252,7 @@ async fn purge_expired(
         Ok(report) => HttpResponse::Ok().json(report),
         Err(message) => {
             tracing::warn!(%message, "purge-expired failed");
-            refusal(HttpResponse::ServiceUnavailable(), &message)
+            unavailable(&message)
         }
     }
 }

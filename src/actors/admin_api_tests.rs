@@ -101,3 +101,76 @@ async fn a_token_is_required_once_set_and_beyond_loopback() {
     assert!(!api(Some("t"), EXPOSED).is_locked());
     assert!(!api(None, LOOPBACK).is_locked());
 }
+
+async fn get(gateway: &TestGateway, api: AdminApi, uri: &str) -> (u16, serde_json::Value) {
+    let app = init_service(
+        App::new()
+            .app_data(Data::from(gateway.context.clone()))
+            .app_data(Data::new(api))
+            .configure(configure),
+    )
+    .await;
+    let response = call_service(&app, TestRequest::get().uri(uri).to_request()).await;
+    let status = response.status().as_u16();
+    let body = read_body(response).await;
+    (status, serde_json::from_slice(&body).expect("json body"))
+}
+
+#[actix_rt::test]
+async fn queues_dead_letters_and_actors_answer_behind_the_same_gate() {
+    let gateway = TestGateway::start().await;
+    gateway.context.roles.register_role("poweb");
+
+    let (status, body) = get(&gateway, api(None, LOOPBACK), "/v1/queues").await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|queue| queue["queue"].as_str())
+        .collect();
+    assert_eq!(names, ["incoming_cargo", "outbound_parcels"], "{body}");
+    assert_eq!(body[0]["depth"], 0, "{body}");
+
+    let (status, body) = get(
+        &gateway,
+        api(None, LOOPBACK),
+        "/v1/queues/outbound_parcels/dead-letters",
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+    let (status, body) = get(
+        &gateway,
+        api(None, LOOPBACK),
+        "/v1/queues/nope/dead-letters",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("outbound_parcels")),
+        "{body}"
+    );
+
+    let (status, body) = get(&gateway, api(None, LOOPBACK), "/v1/actors").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"][0]["role"], "poweb", "{body}");
+
+    for uri in [
+        "/v1/queues",
+        "/v1/queues/incoming_cargo/dead-letters",
+        "/v1/actors",
+    ] {
+        assert_eq!(get(&gateway, api(None, EXPOSED), uri).await.0, 403, "{uri}");
+        assert_eq!(
+            get(&gateway, api(Some("t"), LOOPBACK), uri).await.0,
+            401,
+            "{uri}"
+        );
+    }
+}
