@@ -408,6 +408,7 @@ mod tests {
         metrics.record_cargo_unwrapped(CargoOutcome::Invalid);
         metrics.record_error("ramf_malformed", "pohttp_in");
         metrics.record_rate_limited(Binding::Poweb, "pre_register_node");
+        metrics.record_housekeeping_deleted("orphan_body", 2);
         let text = metrics.encode_text()?;
         for name in METRIC_NAMES {
             assert!(
@@ -422,6 +423,7 @@ mod tests {
             r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
             r#"gateway_actor_escalations_total{actor="cargo_unwrapper"} 1"#,
             r#"gateway_websocket_connections 1"#,
+            r#"gateway_housekeeping_deleted_total{kind="orphan_body"} 2"#,
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
             r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,
         ] {

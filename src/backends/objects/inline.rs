@@ -36,6 +36,13 @@ pub enum Row {
     Large,
 }
 
+/// Which kind of row a deletion removed (without carrying the body back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Body,
+    Large,
+}
+
 /// A table of small bodies and large-body markers by key, in a database. Keys reach it already
 /// validated.
 #[async_trait]
@@ -45,8 +52,8 @@ pub trait SmallTable: Send + Sync {
     async fn put(&self, key: &str, row: Row) -> Result<bool, BackendError>;
     /// The rows found among `keys` (keys without one are absent from the map).
     async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, Row>, BackendError>;
-    /// Deletes the row under `key`; what it was, if there was one.
-    async fn delete(&self, key: &str) -> Result<Option<Row>, BackendError>;
+    /// Deletes the row under `key`; which kind it was, if there was one.
+    async fn delete(&self, key: &str) -> Result<Option<RowKind>, BackendError>;
     /// Up to `limit` keys with a row starting with `prefix`, in byte order.
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError>;
     async fn health_check(&self) -> Result<(), BackendError>;
@@ -127,8 +134,8 @@ impl ObjectStore for InlineObjectStore {
     async fn delete(&self, key: &str) -> Result<(), BackendError> {
         validate_key(key)?;
         match self.table.delete(key).await? {
-            Some(Row::Body(_)) => Ok(()),
-            Some(Row::Large) | None => self.large.delete(key).await,
+            Some(RowKind::Body) => Ok(()),
+            Some(RowKind::Large) | None => self.large.delete(key).await,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Small bodies in MongoDB, in a `small_objects` collection of the metadata database, keyed by
-//! `_id` (whose index orders keys bytewise, as the bucket does); a document without a body is a
-//! large-body marker.
+//! `_id` (whose index orders keys bytewise, as the bucket does); a document without a body (and
+//! `large: true`) is a large-body marker.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
 
-use super::inline::{prefix_end, Row, SmallTable};
+use super::inline::{prefix_end, Row, RowKind, SmallTable};
 use crate::backends::error::BackendError;
 use crate::backends::metadata::mongo::{binary, connect, get_bytes, get_str, mongo};
 
@@ -45,7 +45,8 @@ impl SmallTable for MongoSmallTable {
     async fn put(&self, key: &str, row: Row) -> Result<bool, BackendError> {
         let document = match &row {
             Row::Body(body) => doc! { "_id": key, "body": binary(body) },
-            Row::Large => doc! { "_id": key },
+            // `large` lets a deletion tell the kinds apart without fetching the body.
+            Row::Large => doc! { "_id": key, "large": true },
         };
         // Answers with the document as it was before (the driver's default).
         let before = self
@@ -72,13 +73,20 @@ impl SmallTable for MongoSmallTable {
             .collect()
     }
 
-    async fn delete(&self, key: &str) -> Result<Option<Row>, BackendError> {
+    async fn delete(&self, key: &str) -> Result<Option<RowKind>, BackendError> {
         let before = self
             .collection()
             .find_one_and_delete(doc! { "_id": key })
+            .projection(doc! { "_id": 1, "large": 1 })
             .await
             .map_err(mongo("deleting a small object"))?;
-        before.as_ref().map(row_of).transpose()
+        Ok(before.map(|document| {
+            if document.get_bool("large").unwrap_or(false) {
+                RowKind::Large
+            } else {
+                RowKind::Body
+            }
+        }))
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {

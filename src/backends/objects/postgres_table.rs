@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{PgPool, Row as _};
 
-use super::inline::{prefix_end, Row, SmallTable};
+use super::inline::{prefix_end, Row, RowKind, SmallTable};
 use crate::backends::error::BackendError;
 use crate::backends::metadata::postgres::connect;
 
@@ -52,6 +52,18 @@ impl SmallTable for PostgresSmallTable {
             Row::Body(body) => Some(&body[..]),
             Row::Large => None,
         };
+        // Keys are new in all but rare replacements: try the plain insert first.
+        let inserted = sqlx::query(
+            "INSERT INTO small_objects (key, body) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(body)
+        .execute(&self.pool)
+        .await
+        .map_err(sql("storing a small object"))?;
+        if inserted.rows_affected() == 1 {
+            return Ok(false);
+        }
         // The CTE reads the row as it was before the upsert.
         let was_large: bool = sqlx::query_scalar(
             "WITH old AS (SELECT body IS NULL AS large FROM small_objects WHERE key = $1) \
@@ -82,14 +94,14 @@ impl SmallTable for PostgresSmallTable {
             .collect()
     }
 
-    async fn delete(&self, key: &str) -> Result<Option<Row>, BackendError> {
-        let deleted: Option<(Option<Vec<u8>>,)> =
-            sqlx::query_as("DELETE FROM small_objects WHERE key = $1 RETURNING body")
+    async fn delete(&self, key: &str) -> Result<Option<RowKind>, BackendError> {
+        let large: Option<bool> =
+            sqlx::query_scalar("DELETE FROM small_objects WHERE key = $1 RETURNING body IS NULL")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(sql("deleting a small object"))?;
-        Ok(deleted.map(|(body,)| row_of(body)))
+        Ok(large.map(|large| if large { RowKind::Large } else { RowKind::Body }))
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
