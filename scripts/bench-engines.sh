@@ -167,37 +167,26 @@ print("             cpu us/parcel: " + ", ".join(f"{k} {us(v):.0f}" for k, v in 
 PY
 }
 
+# on_engines NAME PROCESSES NAMESPACE [OBJECT-URL-QUERY]: `run` on RabbitMQ + PostgreSQL + Redis +
+# S3 in a namespace of its own (a database, queue and key prefix), dropped afterwards.
+on_engines() {
+  local name="$1" processes="$2" namespace="$3" query="${4:-}"
+  psql "$postgres" -qc "CREATE DATABASE awala_$namespace" </dev/null
+  run "$name" "$processes" --database "${postgres%/*}/awala_$namespace" \
+    --queue "$amqp?prefix=$namespace&queue_type=classic&queue_expires_seconds=600" \
+    --pubsub "$redis" \
+    --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace$query"
+  psql "$postgres" -qc "DROP DATABASE awala_$namespace WITH (FORCE)" </dev/null
+}
+
 for round in $(seq 1 "$rounds"); do
   echo "=== round $round of $rounds ($parcels parcels, 10 private gateways, concurrency 64)"
   run embedded 1
   namespace="b$(date +%s%N | sha256sum | cut -c1-16)"
-  psql "$postgres" -qc "CREATE DATABASE awala_$namespace" </dev/null
-  distributed=(
-    --database "${postgres%/*}/awala_$namespace"
-    --queue "$amqp?prefix=$namespace&queue_type=classic&queue_expires_seconds=600"
-    --pubsub "$redis"
-    --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace"
-  )
-  run distributed 1 "${distributed[@]}"
-  # The same, with every body in the bucket (`inline_max=0`): what the database saves.
-  namespace3="${namespace}s"
-  psql "$postgres" -qc "CREATE DATABASE awala_$namespace3" </dev/null
-  run s3-bodies 1 --database "${postgres%/*}/awala_$namespace3" \
-    --queue "$amqp?prefix=$namespace3&queue_type=classic&queue_expires_seconds=600" \
-    --pubsub "$redis" \
-    --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace3&inline_max=0"
-  psql "$postgres" -qc "DROP DATABASE awala_$namespace3 WITH (FORCE)" </dev/null
-  namespace2="${namespace}r"
-  psql "$postgres" -qc "CREATE DATABASE awala_$namespace2" </dev/null
-  distributed=(
-    --database "${postgres%/*}/awala_$namespace2"
-    --queue "$amqp?prefix=$namespace2&queue_type=classic&queue_expires_seconds=600"
-    --pubsub "$redis"
-    --objects "s3://awala-bench?endpoint=http://127.0.0.1:9100&region=us-east-1&prefix=$namespace2"
-  )
-  run replicas 2 "${distributed[@]}"
-  psql "$postgres" -qc "DROP DATABASE awala_$namespace WITH (FORCE)" </dev/null
-  psql "$postgres" -qc "DROP DATABASE awala_$namespace2 WITH (FORCE)" </dev/null
+  on_engines distributed 1 "${namespace}d"
+  # Every body in the bucket (`inline_max=0`): what keeping small ones in the database saves.
+  on_engines s3-bodies 1 "${namespace}s" "&inline_max=0"
+  on_engines replicas 2 "${namespace}r"
 done
 
 echo "=== medians over $rounds rounds"

@@ -20,15 +20,21 @@ fn admin(port: u16, args: &[&str]) -> std::process::Output {
         .expect("run awala-gateway admin")
 }
 
-#[test]
-fn purge_expired_needs_the_token_and_deletes_unnamed_bodies() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A gateway with workers (so a housekeeper) whose admin API wants [`TOKEN`].
+fn start(data_dir: &std::path::Path) -> (Gateway, GatewayOptions) {
     let options = GatewayOptions {
         roles: Some("poweb,pohttp,workers".into()),
         env: vec![("AWALA_ADMIN_TOKEN".into(), TOKEN.into())],
         ..GatewayOptions::default()
     };
-    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    let gateway = Gateway::start_with(data_dir, "gw.example.com", &options);
+    (gateway, options)
+}
+
+#[test]
+fn purge_expired_needs_the_token_and_deletes_unnamed_bodies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gateway, options) = start(dir.path());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,12 +83,7 @@ fn purge_expired_needs_the_token_and_deletes_unnamed_bodies() {
 #[test]
 fn queues_dead_letters_and_actors_describe_the_running_process() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = GatewayOptions {
-        roles: Some("poweb,pohttp,workers".into()),
-        env: vec![("AWALA_ADMIN_TOKEN".into(), TOKEN.into())],
-        ..GatewayOptions::default()
-    };
-    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    let (gateway, _options) = start(dir.path());
     let run = |args: &[&str]| {
         let mut all = vec!["--token", TOKEN];
         all.extend_from_slice(args);
