@@ -14,7 +14,10 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::{from_fn, Next};
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -106,14 +109,32 @@ fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpRe
 
 /// Adds the `/v1/` routes.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .route("/v1/purge-expired", web::post().to(purge_expired))
-        .route("/v1/queues", web::get().to(queues))
-        .route(
-            "/v1/queues/{queue}/dead-letters",
-            web::get().to(dead_letters),
-        )
-        .route("/v1/actors", web::get().to(actors));
+    config.service(
+        web::scope("/v1")
+            .wrap(from_fn(require_token))
+            .route("/purge-expired", web::post().to(purge_expired))
+            .route("/queues", web::get().to(queues))
+            .route("/queues/{queue}/dead-letters", web::get().to(dead_letters))
+            .route("/actors", web::get().to(actors)),
+    );
+}
+
+/// The gate in front of every `/v1/` route, so no handler can forget it.
+async fn require_token(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refused = match request.app_data::<Data<AdminApi>>() {
+        Some(api) => api.refusal_for(request.request()),
+        None => Some(refusal(
+            HttpResponse::InternalServerError(),
+            "the admin API is not configured",
+        )),
+    };
+    match refused {
+        Some(response) => Ok(request.into_response(response)),
+        None => Ok(next.call(request).await?.map_into_boxed_body()),
+    }
 }
 
 /// Dead letters listed at most.
@@ -125,14 +146,7 @@ struct QueueDepth {
     depth: u64,
 }
 
-async fn queues(
-    request: HttpRequest,
-    context: Data<GatewayContext>,
-    api: Data<AdminApi>,
-) -> HttpResponse {
-    if let Some(refused) = api.refusal_for(&request) {
-        return refused;
-    }
+async fn queues(context: Data<GatewayContext>) -> HttpResponse {
     let mut depths = Vec::new();
     for queue in QueueName::ALL {
         match context.backends.queue.depth(queue).await {
@@ -156,15 +170,7 @@ struct DeadLetterView {
     attributes: std::collections::BTreeMap<String, String>,
 }
 
-async fn dead_letters(
-    request: HttpRequest,
-    context: Data<GatewayContext>,
-    api: Data<AdminApi>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    if let Some(refused) = api.refusal_for(&request) {
-        return refused;
-    }
+async fn dead_letters(context: Data<GatewayContext>, path: web::Path<String>) -> HttpResponse {
     let Some(queue) = QueueName::ALL
         .into_iter()
         .find(|queue| queue.as_str() == path.as_str())
@@ -207,14 +213,7 @@ struct ActorsView {
     roles: Vec<RoleReport>,
 }
 
-async fn actors(
-    request: HttpRequest,
-    context: Data<GatewayContext>,
-    api: Data<AdminApi>,
-) -> HttpResponse {
-    if let Some(refused) = api.refusal_for(&request) {
-        return refused;
-    }
+async fn actors(context: Data<GatewayContext>) -> HttpResponse {
     HttpResponse::Ok().json(ActorsView {
         roles: context.roles.report(),
     })
@@ -224,14 +223,7 @@ fn unavailable(message: &str) -> HttpResponse {
     refusal(HttpResponse::ServiceUnavailable(), message)
 }
 
-async fn purge_expired(
-    request: HttpRequest,
-    context: Data<GatewayContext>,
-    api: Data<AdminApi>,
-) -> HttpResponse {
-    if let Some(refused) = api.refusal_for(&request) {
-        return refused;
-    }
+async fn purge_expired(context: Data<GatewayContext>, api: Data<AdminApi>) -> HttpResponse {
     let outcome = match api.housekeeper.get() {
         Some(handle) => handle.sweep_now().await,
         None => {

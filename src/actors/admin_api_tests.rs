@@ -8,10 +8,11 @@ use crate::backends::metadata::ParcelIndexKey;
 const LOOPBACK: &str = "127.0.0.1:8090";
 const EXPOSED: &str = "0.0.0.0:8090";
 
-async fn purge(
+/// Sends `request` to the API routes of `gateway`, behind `api`'s gate.
+async fn call(
     gateway: &TestGateway,
     api: AdminApi,
-    authorization: Option<&str>,
+    request: TestRequest,
 ) -> (u16, serde_json::Value) {
     let app = init_service(
         App::new()
@@ -20,14 +21,22 @@ async fn purge(
             .configure(configure),
     )
     .await;
-    let mut request = TestRequest::post().uri("/v1/purge-expired");
-    if let Some(value) = authorization {
-        request = request.insert_header((header::AUTHORIZATION, value));
-    }
     let response = call_service(&app, request.to_request()).await;
     let status = response.status().as_u16();
     let body = read_body(response).await;
     (status, serde_json::from_slice(&body).expect("json body"))
+}
+
+async fn purge(
+    gateway: &TestGateway,
+    api: AdminApi,
+    authorization: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = TestRequest::post().uri("/v1/purge-expired");
+    if let Some(value) = authorization {
+        request = request.insert_header((header::AUTHORIZATION, value));
+    }
+    call(gateway, api, request).await
 }
 
 fn api(token: Option<&str>, listen: &str) -> AdminApi {
@@ -103,17 +112,7 @@ async fn a_token_is_required_once_set_and_beyond_loopback() {
 }
 
 async fn get(gateway: &TestGateway, api: AdminApi, uri: &str) -> (u16, serde_json::Value) {
-    let app = init_service(
-        App::new()
-            .app_data(Data::from(gateway.context.clone()))
-            .app_data(Data::new(api))
-            .configure(configure),
-    )
-    .await;
-    let response = call_service(&app, TestRequest::get().uri(uri).to_request()).await;
-    let status = response.status().as_u16();
-    let body = read_body(response).await;
-    (status, serde_json::from_slice(&body).expect("json body"))
+    call(gateway, api, TestRequest::get().uri(uri)).await
 }
 
 #[actix_rt::test]
