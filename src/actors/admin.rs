@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 
@@ -26,6 +27,7 @@ use serde::Serialize;
 use crate::actors::admin_api::{self, AdminApi};
 use crate::actors::gateway::GatewayContext;
 use crate::actors::readiness;
+use crate::actors::request_id;
 
 /// The Prometheus text format's content type.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
@@ -48,6 +50,8 @@ pub fn bind(
         App::new()
             .app_data(data.clone())
             .app_data(api.clone())
+            .app_data(request_id::BindingName("admin"))
+            .wrap(from_fn(request_id::http))
             .configure(admin_api::configure)
             .route("/metrics", web::get().to(metrics))
             .route("/live", web::get().to(live))

@@ -18,6 +18,7 @@
 //! - [`pohttp`]: the PoHTTP server (actix-web): parcels from the Internet for private peers.
 //! - [`readiness`]: the bounded, concurrent backend and worker checks behind `/ready`.
 //! - [`rate_limit`]: per-source-address token buckets in a bounded map.
+//! - [`request_id`]: the request id and span of every request, on every binding.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
@@ -37,6 +38,7 @@ pub mod pohttp;
 pub mod poweb;
 pub mod rate_limit;
 pub mod readiness;
+pub mod request_id;
 
 #[cfg(test)]
 mod fault_tests;

@@ -57,6 +57,12 @@ pub struct ServeArgs {
     /// created with mode 0600 if missing. `AWALA_KEK` (the key itself) takes precedence.
     #[arg(long, value_name = "PATH")]
     pub kek_file: Option<PathBuf>,
+    /// Log verbosity: trace, debug, info, warn or error (`RUST_LOG`, when set, wins).
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Log line format: `text` for terminals, `json` (one object per line) for machines.
+    #[arg(long, value_name = "text|json")]
+    pub log_format: Option<String>,
     /// Print the merged configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -101,6 +107,8 @@ impl ServeArgs {
         push("--queue", "backends.queue_url", self.queue.clone());
         push("--pubsub", "backends.pubsub_url", self.pubsub.clone());
         push("--kek-file", "keys.kek_file", path(&self.kek_file));
+        push("--log-level", "log.level", self.log_level.clone());
+        push("--log-format", "log.format", self.log_format.clone());
         for route in &self.pohttp_routes {
             push("--pohttp-route", "pohttp_routes", Some(route.clone()));
         }
@@ -162,6 +170,10 @@ mod tests {
             "redis://cache:6379",
             "--kek-file",
             "/run/secrets/kek",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
             "--print-config",
         ])?;
         let args = cli.serve;
@@ -180,7 +192,9 @@ mod tests {
         );
         assert_eq!(args.pubsub.as_deref(), Some("redis://cache:6379"));
         assert_eq!(args.kek_file, Some(PathBuf::from("/run/secrets/kek")));
-        assert_eq!(args.overrides().len(), 17);
+        assert_eq!(args.log_level.as_deref(), Some("debug"));
+        assert_eq!(args.log_format.as_deref(), Some("json"));
+        assert_eq!(args.overrides().len(), 19);
         Ok(())
     }
 }

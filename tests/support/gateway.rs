@@ -40,6 +40,8 @@ pub struct GatewayOptions {
     /// Quorum queues (the production default) instead of the classic ones distributed tests
     /// use (`distributed::queue_url`).
     pub quorum_queues: bool,
+    /// A file that takes the gateway's standard error (its logs); inherited when `None`.
+    pub stderr: Option<PathBuf>,
 }
 
 impl GatewayOptions {
@@ -82,7 +84,11 @@ impl Gateway {
             .roles
             .clone()
             .unwrap_or_else(|| "poweb,pohttp".into());
-        let child = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_awala-gateway"));
+        if let Some(path) = &options.stderr {
+            command.stderr(std::fs::File::create(path).expect("create the stderr file"));
+        }
+        let child = command
             .args(["serve", "--roles", &roles, "--data-dir"])
             .arg(data_dir)
             .args(["--internet-address", internet_address])

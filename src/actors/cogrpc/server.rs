@@ -27,6 +27,7 @@ use super::connection_limits::{hold, limit_incoming, CallGuard, CogrpcConnectInf
 use super::deliver::{deliver_cargo, DeliverStream};
 use crate::actors::gateway::GatewayContext;
 use crate::actors::load_shield::LoadShield;
+use crate::actors::request_id;
 use crate::protocols::cogrpc::{
     awala_server, relaynet_server, CargoDelivery, CargoDeliveryAck, CargoRelay, CogrpcEndpoint,
     HEALTH_SERVICE_NAME, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, MAX_CONCURRENT_STREAMS,
@@ -154,6 +155,7 @@ impl CogrpcServer {
             signalled.notify_one();
         };
         let serving = Server::builder()
+            .trace_fn(request_id::grpc_span)
             .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
             .max_connection_age(MAX_CONNECTION_AGE)
             .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)

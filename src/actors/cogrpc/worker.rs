@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::Utc;
+use tracing::Instrument;
 
 use super::unwrap::unwrap_cargo;
 use crate::actors::mailbox::IncomingCargo;
@@ -149,7 +150,8 @@ impl Actor for CargoUnwrapper {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let work = consume(Arc::clone(&self.router), Arc::clone(&self.settings));
+        let work = consume(Arc::clone(&self.router), Arc::clone(&self.settings))
+            .instrument(tracing::info_span!("actor", actor = "cargo_unwrapper"));
         ctx.spawn(protect(work).into_actor(self).map(|result, worker, ctx| {
             match result {
                 Ok(Ok(())) => worker.link.completed(),
@@ -189,7 +191,14 @@ async fn consume(
         };
         // Mid-work on purpose: the cargo must come back once its consumer is gone.
         context.faults.check(FaultPoint::CargoUnwrap);
-        process(&router, &settings, delivery).await?;
+        let span = tracing::info_span!(
+            "cargo_unwrap",
+            delivery = delivery.id.tag,
+            attempts = delivery.attempts,
+        );
+        process(&router, &settings, delivery)
+            .instrument(span)
+            .await?;
     }
 }
 

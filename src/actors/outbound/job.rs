@@ -183,7 +183,13 @@ impl Engine {
         // Destination actors run this inside their panic boundary; a fault here loses the job
         // with the actor, and its lease brings the parcel back.
         self.faults.check(FaultPoint::OutboundAttempt);
-        let settled = self.attempt(&job).await;
+        let span = tracing::info_span!(
+            "outbound_delivery",
+            parcel_id = %job.parcel.parcel_id,
+            recipient = %job.parcel.recipient_address,
+            attempts = job.attempts,
+        );
+        let settled = tracing::Instrument::instrument(self.attempt(&job), span).await;
         job.settled();
         settled
     }

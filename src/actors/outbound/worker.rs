@@ -25,6 +25,7 @@ use actix::prelude::*;
 use thiserror::Error;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::destination::{Deliver, Destination, ACTOR_NAME};
 use super::job::{Engine, Job, Slots, STAGE};
@@ -173,22 +174,26 @@ impl Actor for DispatcherActor {
             Arc::clone(&self.wake),
         );
         ctx.spawn(
-            protect(dispatcher.run())
-                .into_actor(self)
-                .map(|outcome, actor, ctx| {
-                    match outcome {
-                        Ok(Ok(())) => actor.link.completed(),
-                        Ok(Err(error)) => {
-                            tracing::error!(%error, "outbound dispatcher failed");
-                            actor.link.fail(RestartCause::Error);
-                        }
-                        Err(panic) => {
-                            tracing::error!(%panic, "outbound dispatcher panicked");
-                            actor.link.fail(RestartCause::Panic);
-                        }
+            protect(
+                dispatcher
+                    .run()
+                    .instrument(tracing::info_span!("actor", actor = "outbound_dispatcher")),
+            )
+            .into_actor(self)
+            .map(|outcome, actor, ctx| {
+                match outcome {
+                    Ok(Ok(())) => actor.link.completed(),
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "outbound dispatcher failed");
+                        actor.link.fail(RestartCause::Error);
                     }
-                    ctx.stop();
-                }),
+                    Err(panic) => {
+                        tracing::error!(%panic, "outbound dispatcher panicked");
+                        actor.link.fail(RestartCause::Panic);
+                    }
+                }
+                ctx.stop();
+            }),
         );
     }
 }

@@ -24,7 +24,7 @@ pub type PohttpServer = BoundServer;
 /// Binds the PoHTTP server on `listen`; it stops like PoWeb's.
 pub fn bind(state: PohttpState, listen: SocketAddr) -> std::io::Result<PohttpServer> {
     let edge = state.edge;
-    bind_routed(state, listen, edge, dispatch)
+    bind_routed(state, listen, edge, BINDING, dispatch)
 }
 
 async fn dispatch(

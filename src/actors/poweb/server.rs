@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data, Payload};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 
@@ -23,6 +24,7 @@ use super::{
     collection, connection_params, health, parcel_delivery, pre_registration, registration,
     PowebState,
 };
+use crate::actors::request_id;
 use crate::config::LimitsConfig;
 use crate::protocols::poweb::{PowebEndpoint, RoutingError};
 use crate::telemetry::{Binding, RequestOutcome};
@@ -77,7 +79,7 @@ pub type PowebServer = BoundServer;
 /// its handle, it stops accepting, lets requests finish for up to ten seconds, then resolves.
 pub fn bind(state: PowebState, listen: SocketAddr) -> std::io::Result<PowebServer> {
     let edge = HttpEdgeLimits::from_limits(&state.gateway.limits);
-    bind_routed(state, listen, edge, dispatch)
+    bind_routed(state, listen, edge, BINDING, dispatch)
 }
 
 /// Binds an HTTP binding whose one default service, `dispatch`, routes every request itself
@@ -86,6 +88,7 @@ pub(crate) fn bind_routed<S, F, Fut>(
     state: S,
     listen: SocketAddr,
     edge: HttpEdgeLimits,
+    binding: Binding,
     dispatch: F,
 ) -> std::io::Result<BoundServer>
 where
@@ -99,6 +102,8 @@ where
         App::new()
             .app_data(data.clone())
             .app_data(BodyTimeout(edge.body_timeout))
+            .app_data(request_id::BindingName(binding.as_str()))
+            .wrap(from_fn(request_id::http))
             .default_service(web::to(
                 move |request: HttpRequest, payload: Payload, state: Data<S>| {
                     let answering = dispatch(request, payload, state);
