@@ -292,4 +292,24 @@ fn serve_print_config() {
         "{text}"
     );
     assert!(text.contains("version = 1"), "{text}");
+    // Documented: meaning, default, variable and flag of each key.
+    assert!(
+        text.contains("# default: 10000; env: AWALA_LIMITS_QUEUE_CAPACITY\nqueue_capacity = 10000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("env: AWALA_LOG_FORMAT; flag: --log-format\nformat = \"text\""),
+        "{text}"
+    );
+    // And read back by `--config` as the same configuration.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("printed.toml");
+    std::fs::write(&file, &text).expect("write");
+    let again = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))
+        .args(["serve", "--print-config", "--config"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(String::from_utf8_lossy(&again.stdout), text);
 }

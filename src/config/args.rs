@@ -69,6 +69,38 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// Every `(flag, key)` pair: the overrides of a value for every flag.
+    pub(crate) fn flag_keys() -> Vec<(&'static str, &'static str)> {
+        let text = Some(String::new());
+        let path = Some(PathBuf::new());
+        let every = ServeArgs {
+            config: None,
+            data_dir: path.clone(),
+            internet_address: text.clone(),
+            poweb_listen: text.clone(),
+            pohttp_listen: text.clone(),
+            cogrpc_listen: text.clone(),
+            admin_listen: text.clone(),
+            pohttp_routes: vec![String::new()],
+            egress_allow: vec![String::new()],
+            dns_server: text.clone(),
+            roles: text.clone(),
+            database: text.clone(),
+            objects: text.clone(),
+            queue: text.clone(),
+            pubsub: text.clone(),
+            kek_file: path,
+            log_level: text.clone(),
+            log_format: text,
+            print_config: false,
+        };
+        every
+            .overrides()
+            .into_iter()
+            .map(|(flag, key, _)| (flag, key))
+            .collect()
+    }
+
     /// The flag values as `(flag, key, value)` triples, in the order they apply.
     pub(crate) fn overrides(&self) -> Vec<(&'static str, &'static str, String)> {
         let mut out = Vec::new();

@@ -33,12 +33,14 @@
 //! often pass empty values for unset ones.
 //!
 //! Layout: `model.rs` types and defaults, `args.rs` flags, `env.rs` the settings registry,
-//! `parse.rs` value parsers, `secrets.rs` redaction and secret files.
+//! `parse.rs` value parsers, `secrets.rs` redaction and secret files, `reference.rs` the
+//! documentation of every key that `--print-config` prints.
 
 mod args;
 mod env;
 mod model;
 mod parse;
+mod reference;
 mod secrets;
 #[cfg(test)]
 mod tests;
@@ -407,7 +409,8 @@ impl GatewayConfig {
         Ok(())
     }
 
-    /// The merged configuration as TOML, with secrets redacted, for `--print-config`.
+    /// The merged configuration as TOML, with secrets redacted, for `--print-config`: every
+    /// option with its meaning, default, environment variable and flag, unset ones commented.
     ///
     /// A secret read from a file prints as its `*_file` path only, which is where it came from
     /// and keeps the output loadable as a config file.
@@ -427,7 +430,10 @@ impl GatewayConfig {
                 *value = None;
             }
         }
-        toml::to_string_pretty(&printable).map_err(|error| ConfigError::Print(error.to_string()))
+        let print = |error: toml::ser::Error| ConfigError::Print(error.to_string());
+        let current = toml::Table::try_from(&printable).map_err(print)?;
+        let defaults = toml::Table::try_from(GatewayConfig::default()).map_err(print)?;
+        Ok(reference::documented(&current, &defaults))
     }
 }
 
