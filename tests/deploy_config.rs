@@ -131,3 +131,58 @@ fn the_helm_chart_config_map_toml_loads_and_matches_its_templates() {
         parse_roles(roles).expect(roles);
     }
 }
+
+/// The `gateway_*` series a PromQL expression names.
+fn series_in(expr: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find("gateway_") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(tail.len());
+        found.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    found
+}
+
+#[test]
+fn every_dashboard_panel_queries_series_we_export_and_every_metric_has_a_panel() {
+    use awala_gateway::telemetry::METRIC_NAMES;
+    let text = std::fs::read_to_string(deploy("grafana/awala-gateway.json")).expect("read");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
+    assert_eq!(dashboard["uid"], "awala-gateway");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(!panels.is_empty());
+    let mut used = std::collections::BTreeSet::new();
+    for panel in panels {
+        let title = panel["title"].as_str().expect("a title");
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{title} has no query");
+        for target in targets {
+            let expr = target["expr"].as_str().expect("expr");
+            let names = series_in(expr);
+            assert!(
+                !names.is_empty(),
+                "{title}: `{expr}` names no gateway series"
+            );
+            for name in names {
+                // A histogram's series carry its name plus `_bucket`, `_sum` or `_count`.
+                let metric = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .filter(|base| METRIC_NAMES.contains(base))
+                    .unwrap_or(&name);
+                assert!(
+                    METRIC_NAMES.contains(&metric),
+                    "{title}: `{name}` is not a series the gateway exports"
+                );
+                used.insert(metric.to_owned());
+            }
+        }
+    }
+    for name in METRIC_NAMES {
+        assert!(used.contains(*name), "no panel shows {name}");
+    }
+}
