@@ -10,6 +10,13 @@ step "interop harnesses (npm packages pinned by lockfile, Bouncy Castle from Deb
 bash tests/interop/setup.sh
 bash tests/jvm/setup.sh
 
+step "headless Chromium for the status-page test (Debian's chromium)"
+if ! command -v chromium >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+export AWALA_TEST_REQUIRE_CHROMIUM=1
+
 step "backing services"
 bash scripts/services.sh
 # The PostgreSQL metadata conformance suite runs against the server services.sh made sure of.
@@ -52,7 +59,8 @@ drop_test_databases
 # (tests/support/gateway.rs, `distributed`).
 AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_delivery \
   --test serve_relay --test serve_collection_volume --test serve_cogrpc \
-  --test serve_cogrpc_collect --test serve_cogrpc_relay --test serve_poweb --test serve_admin
+  --test serve_cogrpc_collect --test serve_cogrpc_relay --test serve_poweb --test serve_admin \
+  --test serve_status_page
 
 step "end-to-end collection and cargo tests once more, with the metadata on MongoDB"
 AWALA_TEST_DISTRIBUTED=1 AWALA_TEST_DISTRIBUTED_DATABASE=mongodb cargo test --locked \

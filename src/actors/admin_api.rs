@@ -70,12 +70,18 @@ impl AdminApi {
                 ))
             };
         };
-        let presented = request
+        let from_header = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
+        // A browser opening the status page cannot send a header; only that page takes the
+        // token from the query, so API calls never put it in URLs.
+        let from_query = (request.path() == STATUS_PATH)
+            .then(|| query_token(request.query_string()))
+            .flatten();
+        let presented = from_header.or(from_query.as_deref());
         match presented {
             Some(presented)
                 if presented.len() == token.expose().len()
@@ -107,8 +113,23 @@ fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpRe
     response
 }
 
-/// Adds the `/v1/` routes.
+/// The status page's path, the one place a token may come in the query.
+const STATUS_PATH: &str = "/status";
+
+/// The `token` parameter of a query string, percent-decoded.
+fn query_token(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Adds the `/v1/` routes and the status page, all behind the token gate.
 pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource(STATUS_PATH)
+            .wrap(from_fn(require_token))
+            .route(web::get().to(crate::actors::status_page::page)),
+    );
     config.service(
         web::scope("/v1")
             .wrap(from_fn(require_token))

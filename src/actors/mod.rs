@@ -19,6 +19,7 @@
 //! - [`readiness`]: the bounded, concurrent backend and worker checks behind `/ready`.
 //! - [`rate_limit`]: per-source-address token buckets in a bounded map.
 //! - [`request_id`]: the request id and span of every request, on every binding.
+//! - [`status_page`]: the read-only HTML status page on the admin listener.
 //!
 //! Dependency rule (DESIGN.md §5): actors import `protocols` (the pure core and the binding
 //! codecs) and `backends`; nothing below imports actors.
@@ -39,6 +40,7 @@ pub mod poweb;
 pub mod rate_limit;
 pub mod readiness;
 pub mod request_id;
+pub mod status_page;
 
 #[cfg(test)]
 mod fault_tests;
