@@ -31,10 +31,23 @@ enum AdminCommand {
     PurgeExpired,
     /// The durable mailboxes and how many messages wait in each.
     Queues,
-    /// The oldest dead letters of a queue (`incoming_cargo` or `outbound_parcels`).
-    DeadLetters { queue: String },
+    /// The oldest dead letters of a queue (`incoming_cargo` or `outbound_parcels`), or retry or
+    /// drop one of them by its id.
+    DeadLetters {
+        queue: String,
+        #[command(subcommand)]
+        action: Option<DeadLetterAction>,
+    },
     /// The roles and supervised subtrees of the process behind the URL, with restart counts.
     Actors,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum DeadLetterAction {
+    /// Put the dead letter back in its queue, its attempts counted afresh.
+    Retry { id: String },
+    /// Delete the dead letter for good.
+    Drop { id: String },
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -50,8 +63,15 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let request = match &args.command {
         AdminCommand::PurgeExpired => client.post(format!("{base}/v1/purge-expired")),
         AdminCommand::Queues => client.get(format!("{base}/v1/queues")),
-        AdminCommand::DeadLetters { queue } => {
-            client.get(format!("{base}/v1/queues/{queue}/dead-letters"))
+        AdminCommand::DeadLetters { queue, action } => {
+            let letters = format!("{base}/v1/queues/{queue}/dead-letters");
+            match action {
+                None => client.get(letters),
+                Some(DeadLetterAction::Retry { id }) => {
+                    client.post(format!("{letters}/{id}/retry"))
+                }
+                Some(DeadLetterAction::Drop { id }) => client.delete(format!("{letters}/{id}")),
+            }
         }
         AdminCommand::Actors => client.get(format!("{base}/v1/actors")),
     };
@@ -96,7 +116,10 @@ fn print_summary(command: &AdminCommand, body: &serde_json::Value) {
                 println!("{:<20} {}", text(&queue["queue"]), queue["depth"]);
             }
         }
-        AdminCommand::DeadLetters { .. } => {
+        AdminCommand::DeadLetters {
+            action: Some(_), ..
+        } => println!("{} {}", text(&body["action"]), text(&body["message_id"])),
+        AdminCommand::DeadLetters { action: None, .. } => {
             let letters = body.as_array().unwrap_or(&empty);
             if letters.is_empty() {
                 println!("no dead letters");

@@ -131,3 +131,126 @@ fn queues_dead_letters_and_actors_describe_the_running_process() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// The dead letters of `queue`, as the CLI prints them in JSON.
+fn dead_letters(port: u16, queue: &str) -> Vec<serde_json::Value> {
+    let output = admin(port, &["--token", TOKEN, "--json", "dead-letters", queue]);
+    assert!(output.status.success(), "{output:?}");
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    listed.as_array().expect("a list").clone()
+}
+
+/// Waits until `queue` holds `count` dead letters, and returns them.
+fn wait_for_dead_letters(port: u16, queue: &str, count: usize) -> Vec<serde_json::Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let letters = dead_letters(port, queue);
+        if letters.len() == count {
+            return letters;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "wanted {count} dead letters, have {letters:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn dead_letters_are_retried_and_dropped_through_the_cli() {
+    use awala_gateway::backends::queue::{QueueMessage, QueueName};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gateway, options) = start(dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Two messages the outbound worker cannot read: it dead-letters them.
+    let queue = runtime.block_on(distributed::open_queue(dir.path(), &options));
+    for body in [&b"not an outbound parcel"[..], b"nor this"] {
+        runtime
+            .block_on(queue.publish(
+                QueueName::OutboundParcels,
+                QueueMessage::new(bytes::Bytes::from_static(body)),
+            ))
+            .expect("publish");
+    }
+    let port = gateway.admin_port;
+    let letters = wait_for_dead_letters(port, "outbound_parcels", 2);
+    let first = letters[0]["message_id"].as_str().expect("an id").to_owned();
+    let second = letters[1]["message_id"].as_str().expect("an id").to_owned();
+    assert_eq!(letters[0]["body_bytes"], 22, "{letters:?}");
+
+    // Retried, it goes back to the worker, which dead-letters it again: still two.
+    let retried = admin(
+        port,
+        &[
+            "--token",
+            TOKEN,
+            "dead-letters",
+            "outbound_parcels",
+            "retry",
+            &first,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&retried.stdout);
+    assert!(retried.status.success(), "{retried:?}");
+    assert_eq!(stdout.trim(), format!("retried {first}"));
+    let started = std::time::Instant::now();
+    loop {
+        let letters = dead_letters(port, "outbound_parcels");
+        let ids: Vec<&str> = letters
+            .iter()
+            .filter_map(|letter| letter["message_id"].as_str())
+            .collect();
+        // The embedded queue gives the message a new id; a broker keeps the CloudEvents id
+        // but moves it to the back.
+        if letters.len() == 2 && ids[0] == second {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the retried letter never came back: {letters:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let dropped = admin(
+        port,
+        &[
+            "--token",
+            TOKEN,
+            "dead-letters",
+            "outbound_parcels",
+            "drop",
+            &second,
+        ],
+    );
+    assert!(dropped.status.success(), "{dropped:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&dropped.stdout).trim(),
+        format!("dropped {second}")
+    );
+    let left = dead_letters(port, "outbound_parcels");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left[0]["message_id"], second.as_str());
+
+    let again = admin(
+        port,
+        &[
+            "--token",
+            TOKEN,
+            "dead-letters",
+            "outbound_parcels",
+            "drop",
+            &second,
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("404"),
+        "{again:?}"
+    );
+    let untokened = admin(port, &["dead-letters", "outbound_parcels", "drop", "1"]);
+    assert!(String::from_utf8_lossy(&untokened.stderr).contains("401"));
+}

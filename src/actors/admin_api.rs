@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::actors::gateway::GatewayContext;
 use crate::actors::housekeeping::{self, HousekeepingHandle, HousekeepingSettings};
 use crate::backends::queue::QueueName;
+use crate::backends::BackendErrorKind;
 use crate::config::Secret;
 use crate::supervision::protect;
 use crate::supervision::status::RoleReport;
@@ -136,6 +137,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/purge-expired", web::post().to(purge_expired))
             .route("/queues", web::get().to(queues))
             .route("/queues/{queue}/dead-letters", web::get().to(dead_letters))
+            .route(
+                "/queues/{queue}/dead-letters/{id}/retry",
+                web::post().to(retry_dead_letter),
+            )
+            .route(
+                "/queues/{queue}/dead-letters/{id}",
+                web::delete().to(drop_dead_letter),
+            )
             .route("/actors", web::get().to(actors)),
     );
 }
@@ -191,20 +200,89 @@ struct DeadLetterView {
     attributes: std::collections::BTreeMap<String, String>,
 }
 
-async fn dead_letters(context: Data<GatewayContext>, path: web::Path<String>) -> HttpResponse {
-    let Some(queue) = QueueName::ALL
+/// The queue a path names, or the 404 that lists the real ones.
+fn queue_named(name: &str) -> Result<QueueName, Box<HttpResponse>> {
+    QueueName::ALL
         .into_iter()
-        .find(|queue| queue.as_str() == path.as_str())
-    else {
-        let known: Vec<&str> = QueueName::ALL.iter().map(|queue| queue.as_str()).collect();
-        return refusal(
-            HttpResponse::NotFound(),
-            &format!(
-                "no queue {:?}; the queues are {}",
-                path.as_str(),
-                known.join(", ")
-            ),
-        );
+        .find(|queue| queue.as_str() == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = QueueName::ALL.iter().map(|queue| queue.as_str()).collect();
+            Box::new(refusal(
+                HttpResponse::NotFound(),
+                &format!("no queue {name:?}; the queues are {}", known.join(", ")),
+            ))
+        })
+}
+
+#[derive(Serialize)]
+struct DeadLetterSettled<'a> {
+    queue: &'static str,
+    message_id: &'a str,
+    action: &'static str,
+}
+
+/// `POST …/dead-letters/{id}/retry` and `DELETE …/dead-letters/{id}`.
+async fn settle_dead_letter(
+    context: Data<GatewayContext>,
+    path: web::Path<(String, String)>,
+    retry: bool,
+) -> HttpResponse {
+    let (queue, message_id) = path.into_inner();
+    let queue = match queue_named(&queue) {
+        Ok(queue) => queue,
+        Err(response) => return *response,
+    };
+    let backend = &context.backends.queue;
+    let (settled, action) = if retry {
+        (
+            backend.retry_dead_letter(queue, &message_id).await,
+            "retried",
+        )
+    } else {
+        (
+            backend.drop_dead_letter(queue, &message_id).await,
+            "dropped",
+        )
+    };
+    match settled {
+        Ok(()) => {
+            tracing::info!(
+                queue = queue.as_str(),
+                message_id,
+                action,
+                "dead letter settled"
+            );
+            HttpResponse::Ok().json(DeadLetterSettled {
+                queue: queue.as_str(),
+                message_id: &message_id,
+                action,
+            })
+        }
+        Err(error) if error.kind == BackendErrorKind::NotFound => {
+            refusal(HttpResponse::NotFound(), &error.to_string())
+        }
+        Err(error) => unavailable(&error.to_string()),
+    }
+}
+
+async fn retry_dead_letter(
+    context: Data<GatewayContext>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    settle_dead_letter(context, path, true).await
+}
+
+async fn drop_dead_letter(
+    context: Data<GatewayContext>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    settle_dead_letter(context, path, false).await
+}
+
+async fn dead_letters(context: Data<GatewayContext>, path: web::Path<String>) -> HttpResponse {
+    let queue = match queue_named(&path) {
+        Ok(queue) => queue,
+        Err(response) => return *response,
     };
     match context
         .backends

@@ -316,6 +316,36 @@ pub mod distributed {
         (metadata, objects)
     }
 
+    /// The durable queue a gateway on `data_dir` with `options` uses, opened beside it (tests
+    /// that put messages in it).
+    pub async fn open_queue(
+        data_dir: &Path,
+        options: &GatewayOptions,
+    ) -> std::sync::Arc<dyn awala_gateway::backends::queue::DurableQueue> {
+        use awala_gateway::backends::queue::amqp::AmqpQueue;
+        use awala_gateway::backends::queue::{EmbeddedQueue, QueueLimits, QueueSettings};
+        // A broker refuses to redeclare a queue with other arguments: the gateway's defaults.
+        let limits = awala_gateway::config::LimitsConfig::default();
+        let settings = QueueSettings::uniform(QueueLimits {
+            capacity: u64::from(limits.queue_capacity),
+            ..QueueLimits::default()
+        });
+        let url = env(data_dir, options)
+            .into_iter()
+            .find(|(key, _)| key == "AWALA_QUEUE_URL")
+            .map(|(_, value)| value);
+        match url {
+            Some(url) => {
+                std::sync::Arc::new(AmqpQueue::open(&url, settings).await.expect("amqp queue"))
+            }
+            None => std::sync::Arc::new(
+                EmbeddedQueue::open(&data_dir.join("queue.sqlite"), settings)
+                    .await
+                    .expect("embedded queue"),
+            ),
+        }
+    }
+
     /// Whether the engines' test URLs are set (tests that need them skip otherwise); under CI
     /// a skip would pass unseen, so there it fails.
     pub fn engines_configured() -> bool {

@@ -225,6 +225,81 @@ pub async fn dead_letters_are_kept_and_bounded(harness: &dyn QueueHarness) {
     }
 }
 
+/// An operator retries one dead letter (it comes back with its attributes, attempts counted
+/// afresh) and drops another; both leave the dead letters, and unknown ids are `NotFound`.
+pub async fn dead_letters_are_retried_and_dropped(harness: &dyn QueueHarness) {
+    let queue = harness.open(limits(10, OverloadMode::RejectNewest)).await;
+    for body in ["a", "b", "c"] {
+        queue.publish(Q, message(body)).await.expect("publish");
+    }
+    let mut consumer = queue.consume(Q, 10).await.expect("consume");
+    let got = take(&mut consumer, 3).await;
+    queue
+        .retry(&got[0].id, Duration::ZERO)
+        .await
+        .expect("retry");
+    let again = take(&mut consumer, 1).await.remove(0);
+    assert_eq!((again.body.as_ref(), again.attempts), (&b"a"[..], 2));
+    queue
+        .dead_letter(&again.id, "poison")
+        .await
+        .expect("dead letter");
+    queue
+        .dead_letter(&got[1].id, "refused")
+        .await
+        .expect("dead letter");
+    queue.ack(&got[2].id).await.expect("ack");
+    harness.advance(Duration::from_secs(2)).await;
+    let dead = queue.dead_letters(Q, 10).await.expect("dead letters");
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let (poison, refused) = (&dead[0], &dead[1]);
+    assert_eq!(
+        (poison.body.as_ref(), refused.body.as_ref()),
+        (&b"a"[..], &b"b"[..])
+    );
+
+    for unknown in ["no-such-letter", "999999"] {
+        for result in [
+            queue.retry_dead_letter(Q, unknown).await,
+            queue.drop_dead_letter(Q, unknown).await,
+        ] {
+            assert_eq!(
+                result.expect_err("unknown").kind,
+                BackendErrorKind::NotFound
+            );
+        }
+    }
+    let other = QueueName::IncomingCargo;
+    let wrong_queue = queue.drop_dead_letter(other, &poison.message_id).await;
+    assert_eq!(
+        wrong_queue.expect_err("other queue").kind,
+        BackendErrorKind::NotFound
+    );
+
+    queue
+        .retry_dead_letter(Q, &poison.message_id)
+        .await
+        .expect("retry the dead letter");
+    let revived = take(&mut consumer, 1).await.remove(0);
+    assert_eq!(revived.body, "a");
+    assert_eq!(revived.attributes.get("k").map(String::as_str), Some("a"));
+    assert_eq!(revived.attempts, 1, "attempts start again");
+    queue.ack(&revived.id).await.expect("ack");
+    queue
+        .drop_dead_letter(Q, &refused.message_id)
+        .await
+        .expect("drop the dead letter");
+    harness.advance(Duration::from_secs(2)).await;
+    assert!(queue
+        .dead_letters(Q, 10)
+        .await
+        .expect("dead letters")
+        .is_empty());
+    let gone = queue.retry_dead_letter(Q, &refused.message_id).await;
+    assert_eq!(gone.expect_err("dropped").kind, BackendErrorKind::NotFound);
+    nothing_within_quiet(&mut consumer).await;
+}
+
 /// A full queue in reject mode refuses with `Unavailable`; other queues are unaffected; room
 /// comes back when messages are acked.
 pub async fn capacity_reject_newest(harness: &dyn QueueHarness) {
@@ -349,7 +424,8 @@ macro_rules! queue_conformance {
     (@all $harness:expr; Option) => {
         $crate::queue_conformance!(@tests $harness;
             fifo_with_attributes, ack_removes, prefetch_bounds_unsettled, retry_redelivers_later,
-            dead_letters_are_kept_and_bounded, capacity_reject_newest, capacity_block,
+            dead_letters_are_kept_and_bounded, dead_letters_are_retried_and_dropped,
+            capacity_reject_newest, capacity_block,
             dropped_consumer_gives_back, consumers_share_the_work, survives_reopen,
             bad_messages_are_refused);
     };

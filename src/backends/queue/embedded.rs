@@ -451,6 +451,73 @@ impl LeaseStore {
             .collect()
     }
 
+    /// Retries (back into the queue, in the same transaction) or drops one dead letter.
+    pub(super) async fn settle_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+        retry: bool,
+    ) -> Result<(), BackendError> {
+        let missing =
+            || BackendError::not_found(format!("no dead letter {message_id:?} in {queue}"));
+        let id: i64 = message_id.parse().map_err(|_| missing())?;
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| BackendError::from_sqlx("starting a dead-letter settle", e))?;
+        if retry {
+            let capacity = self.settings.limits(queue).capacity;
+            let revived = sqlx::query(
+                "INSERT INTO queue_messages (queue, body, attributes, visible_at)
+                 SELECT queue, body, attributes, ?3 FROM queue_dead_letters
+                 WHERE id = ?1 AND queue = ?2
+                   AND (SELECT COUNT(*) FROM queue_messages WHERE queue = ?2) < ?4",
+            )
+            .bind(id)
+            .bind(queue.as_str())
+            .bind(self.now_millis())
+            .bind(i64::try_from(capacity).unwrap_or(i64::MAX))
+            .execute(&mut *transaction)
+            .await
+            .map_err(|e| BackendError::from_sqlx("retrying a dead letter", e))?;
+            if revived.rows_affected() != 1 {
+                let (held,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM queue_dead_letters WHERE id = ? AND queue = ?",
+                )
+                .bind(id)
+                .bind(queue.as_str())
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(|e| BackendError::from_sqlx("finding a dead letter", e))?;
+                return Err(if held == 0 {
+                    missing()
+                } else {
+                    BackendError::unavailable(format!(
+                        "queue {queue} is full ({capacity} messages); the dead letter stays"
+                    ))
+                });
+            }
+        }
+        let deleted = sqlx::query("DELETE FROM queue_dead_letters WHERE id = ? AND queue = ?")
+            .bind(id)
+            .bind(queue.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(|e| BackendError::from_sqlx("deleting a dead letter", e))?;
+        if deleted.rows_affected() != 1 {
+            return Err(missing());
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(|e| BackendError::from_sqlx("committing a dead-letter settle", e))?;
+        if retry {
+            self.ready.notify_waiters();
+        }
+        Ok(())
+    }
+
     pub(super) async fn health_check(&self) -> Result<(), BackendError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -530,6 +597,24 @@ impl DurableQueue for EmbeddedQueue {
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BackendError> {
         self.inner.dead_letters(queue, limit).await
+    }
+
+    async fn retry_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError> {
+        self.inner.settle_dead_letter(queue, message_id, true).await
+    }
+
+    async fn drop_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError> {
+        self.inner
+            .settle_dead_letter(queue, message_id, false)
+            .await
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {

@@ -178,5 +178,21 @@ pub trait DurableQueue: Send + Sync {
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BackendError>;
 
+    /// Puts dead letter `message_id` (as [`DeadLetter::message_id`] gives it) back at the end of
+    /// `queue`, its attempts counted afresh. `NotFound` if `queue` has no such dead letter;
+    /// `Unavailable` if the queue is full, and the dead letter stays.
+    async fn retry_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError>;
+
+    /// Deletes dead letter `message_id` of `queue` for good. `NotFound` if there is none.
+    async fn drop_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError>;
+
     async fn health_check(&self) -> Result<(), BackendError>;
 }

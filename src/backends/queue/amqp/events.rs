@@ -98,6 +98,20 @@ pub fn copy_properties(
     original.clone().with_headers(headers)
 }
 
+/// Properties of a dead letter put back in its work queue: attempts start again, and the
+/// dead-letter headers go.
+pub fn revived_properties(dead: &BasicProperties) -> BasicProperties {
+    let copied = copy_properties(dead, 0, &[]);
+    let headers = copied.headers().clone().unwrap_or_default();
+    let kept: BTreeMap<ShortString, AMQPValue> = headers
+        .inner()
+        .iter()
+        .filter(|(name, _)| ![DEAD_REASON, DEAD_AT].contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    copied.with_headers(FieldTable::from(kept))
+}
+
 /// What a consumer needs from a delivered message's properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {

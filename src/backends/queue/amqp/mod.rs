@@ -440,6 +440,72 @@ impl Inner {
 }
 
 /// What the broker said of a publish.
+/// Dead letters looked through at most to find one by id (the dead-letter queue is bounded).
+const DEAD_LETTER_SCAN: usize = 100_000;
+
+impl AmqpQueue {
+    /// Finds dead letter `message_id` on a channel of its own (closing it puts back every other
+    /// message looked at), republishes it to the work queue when `retry`, then acks it.
+    async fn settle_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+        retry: bool,
+    ) -> Result<(), BackendError> {
+        let message_id = message_id.to_owned();
+        self.run(move |inner| async move {
+            let link = inner.link().await?;
+            let names = Names::new(&inner.options.prefix, queue);
+            let channel = link
+                .connection
+                .create_channel()
+                .await
+                .map_err(|e| lost("opening a channel", e))?;
+            let outcome = async {
+                for _ in 0..DEAD_LETTER_SCAN {
+                    let got = channel
+                        .basic_get(
+                            topology::short(&names.dead),
+                            BasicGetOptions { no_ack: false },
+                        )
+                        .await
+                        .map_err(|e| lost("reading dead letters", e))?;
+                    let Some(message) = got else { break };
+                    let properties = &message.delivery.properties;
+                    if events::decode(properties, false).id != message_id {
+                        continue;
+                    }
+                    if retry {
+                        let revived = events::revived_properties(properties);
+                        match inner
+                            .publish_raw(&names.work, &message.delivery.data, revived)
+                            .await?
+                        {
+                            Published::Stored => {}
+                            Published::Refused => {
+                                return Err(BackendError::unavailable(format!(
+                                    "queue {queue} is full; the dead letter stays"
+                                )))
+                            }
+                        }
+                    }
+                    return channel
+                        .basic_ack(message.delivery.delivery_tag, BasicAckOptions::default())
+                        .await
+                        .map_err(|e| lost("removing a dead letter", e));
+                }
+                Err(BackendError::not_found(format!(
+                    "no dead letter {message_id:?} in {queue}"
+                )))
+            }
+            .await;
+            let _ = channel.close(200, "settled".into()).await;
+            outcome
+        })
+        .await
+    }
+}
+
 enum Published {
     Stored,
     /// Nacked: the queue is at its length limit (`reject-publish`).
@@ -622,6 +688,22 @@ impl DurableQueue for AmqpQueue {
             Ok(out)
         })
         .await
+    }
+
+    async fn retry_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError> {
+        self.settle_dead_letter(queue, message_id, true).await
+    }
+
+    async fn drop_dead_letter(
+        &self,
+        queue: QueueName,
+        message_id: &str,
+    ) -> Result<(), BackendError> {
+        self.settle_dead_letter(queue, message_id, false).await
     }
 
     async fn health_check(&self) -> Result<(), BackendError> {
