@@ -456,21 +456,12 @@ impl AmqpQueue {
         self.run(move |inner| async move {
             let link = inner.link().await?;
             let names = Names::new(&inner.options.prefix, queue);
-            let channel = link
-                .connection
-                .create_channel()
-                .await
-                .map_err(|e| lost("opening a channel", e))?;
+            let channel = peek_channel(&link).await?;
             let outcome = async {
                 for _ in 0..DEAD_LETTER_SCAN {
-                    let got = channel
-                        .basic_get(
-                            topology::short(&names.dead),
-                            BasicGetOptions { no_ack: false },
-                        )
-                        .await
-                        .map_err(|e| lost("reading dead letters", e))?;
-                    let Some(message) = got else { break };
+                    let Some(message) = next_dead_letter(&channel, &names).await? else {
+                        break;
+                    };
                     let properties = &message.delivery.properties;
                     if events::decode(properties, false).id != message_id {
                         continue;
@@ -504,6 +495,29 @@ impl AmqpQueue {
         })
         .await
     }
+}
+
+/// A channel of its own for looking through dead letters: closing it puts back every message
+/// looked at and not acked.
+async fn peek_channel(link: &Link) -> Result<Channel, BackendError> {
+    link.connection
+        .create_channel()
+        .await
+        .map_err(|e| lost("opening a channel", e))
+}
+
+/// The next dead letter on `channel`, held (not acked) until the channel closes.
+async fn next_dead_letter(
+    channel: &Channel,
+    names: &Names,
+) -> Result<Option<lapin::message::BasicGetMessage>, BackendError> {
+    channel
+        .basic_get(
+            topology::short(&names.dead),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .map_err(|e| lost("reading dead letters", e))
 }
 
 enum Published {
@@ -651,22 +665,12 @@ impl DurableQueue for AmqpQueue {
         self.run(move |inner| async move {
             let link = inner.link().await?;
             let names = Names::new(&inner.options.prefix, queue);
-            // A channel of its own: closing it puts back every message looked at.
-            let channel = link
-                .connection
-                .create_channel()
-                .await
-                .map_err(|e| lost("opening a channel", e))?;
+            let channel = peek_channel(&link).await?;
             let mut out = Vec::new();
             while out.len() < limit {
-                let got = channel
-                    .basic_get(
-                        topology::short(&names.dead),
-                        BasicGetOptions { no_ack: false },
-                    )
-                    .await
-                    .map_err(|e| lost("reading dead letters", e))?;
-                let Some(message) = got else { break };
+                let Some(message) = next_dead_letter(&channel, &names).await? else {
+                    break;
+                };
                 let properties = &message.delivery.properties;
                 let decoded = events::decode(properties, false);
                 let dead_at = events::header_text(properties, events::DEAD_AT)
