@@ -38,6 +38,7 @@ const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20
 
 mod admin_cli;
 mod bench;
+mod keys_cli;
 
 #[derive(Parser)]
 #[command(name = "awala-gateway", version, about = "Awala Internet gateway")]
@@ -60,6 +61,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Operate a running gateway through its admin API.
     Admin(admin_cli::AdminArgs),
+    /// The gateway's identity key and certificates, in the backends `serve` would use.
+    Keys(Box<keys_cli::KeysArgs>),
 }
 
 #[derive(clap::Args)]
@@ -121,6 +124,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Keys(args) => match keys_cli::run(*args, backend_settings) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => match run_serve(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -148,8 +158,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(serve(config))
 }
 
-async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
-    let stop = StopSignal::install().context("watching stop signals")?;
+/// The backend URLs and options `config` names, without a blocked-mailbox observer (`serve`
+/// adds its own); `keys` opens the same backends with them.
+fn backend_settings(config: &GatewayConfig) -> (BackendUrls, BackendOptions) {
     let secret = |value: &Option<awala_gateway::config::Secret>| {
         value.as_ref().map(|secret| secret.expose().to_owned())
     };
@@ -167,20 +178,26 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         },
         ..QueueLimits::default()
     };
-    let metrics = awala_gateway::telemetry::Metrics::new()?;
-    let blocked_metrics = metrics.clone();
     let options = BackendOptions {
         queues: QueueSettings::uniform(queue_limits),
-        // A queue is the mailbox of the workers that consume it.
-        queue_blocked: Some(BlockedObserver::new(move |queue, waited| {
-            blocked_metrics.record_mailbox_blocked(queue.as_str(), waited);
-        })),
         kek: KekSettings {
             value: secret(&config.keys.kek),
             file: config.keys.kek_file.clone(),
         },
         ..BackendOptions::default()
     };
+    (urls, options)
+}
+
+async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
+    let stop = StopSignal::install().context("watching stop signals")?;
+    let (urls, mut options) = backend_settings(&config);
+    let metrics = awala_gateway::telemetry::Metrics::new()?;
+    let blocked_metrics = metrics.clone();
+    // A queue is the mailbox of the workers that consume it.
+    options.queue_blocked = Some(BlockedObserver::new(move |queue, waited| {
+        blocked_metrics.record_mailbox_blocked(queue.as_str(), waited);
+    }));
     let backends = Backends::open_with(&urls, &config.data_dir, options)
         .await
         .with_context(|| format!("opening the backends in {}", config.data_dir.display()))?;

@@ -77,6 +77,15 @@ impl std::fmt::Debug for GatewayIdentity {
     }
 }
 
+/// Whether the backends hold an identity already (so [`bootstrap`] would load, not create).
+pub async fn exists(backends: &Backends) -> Result<bool, IdentityError> {
+    Ok(backends
+        .metadata
+        .get_config(CURRENT_NODE_ID)
+        .await?
+        .is_some())
+}
+
 /// Loads the gateway's identity, creating it on first start.
 pub async fn bootstrap(
     backends: &Backends,
@@ -159,6 +168,28 @@ impl GatewayIdentity {
             .filter(|certificate| certificate.is_valid_at(now))
             .cloned()
             .collect()
+    }
+
+    /// Own certificates valid when the identity was loaded, latest expiry first.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
+    /// Issues and stores a new self-issued identity certificate (back-dated like every
+    /// issuance, valid 360 days). The older ones stay trusted until they expire; a running
+    /// gateway issues from the new one once it loads the identity again (its next start).
+    pub async fn rotate_certificate(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Certificate, IdentityError> {
+        let certificate = self_issue_identity_certificate(
+            &self.private_key,
+            now - ISSUANCE_BACKDATE,
+            now + IDENTITY_CERTIFICATE_VALIDITY,
+        )?;
+        save_certificate(&*self.metadata, &certificate).await?;
+        tracing::info!(node_id = %self.node_id, not_after = %certificate.not_after(), "issued identity certificate");
+        Ok(certificate)
     }
 
     /// The newest unbound session key, as published in the connection parameters.
