@@ -45,7 +45,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* Whether the chart itself makes the backends Secret. */}}
 {{- define "awala-gateway.ownsBackendsSecret" -}}
 {{- $b := .Values.backends -}}
-{{- if and (not $b.existingSecret) (or $b.databaseUrl $b.objectStoreUrl $b.queueUrl $b.pubsubUrl) -}}
+{{- if and (not $b.existingSecret) (or $b.databaseUrl $b.objectStoreUrl $b.queueUrl $b.pubsubUrl $b.adminToken) -}}
 true
 {{- end -}}
 {{- end -}}
