@@ -27,6 +27,14 @@ pub struct AdminArgs {
 
 #[derive(clap::Subcommand, Debug)]
 enum AdminCommand {
+    /// Registered private gateways: certificate expiry, last seen, what is stored for each and
+    /// its live sessions (the first 1,000, in id order).
+    PrivateGateways,
+    /// One private gateway.
+    PrivateGateway { id: String },
+    /// Revoke a private gateway: its certificates stop being accepted, its sessions close and
+    /// what is stored for it is deleted.
+    Revoke { id: String },
     /// Delete expired parcels and records and bodies no record names, now.
     PurgeExpired,
     /// The durable mailboxes and how many messages wait in each.
@@ -60,7 +68,11 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
 async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
     let base = args.url.trim_end_matches('/');
+    let gateways = format!("{base}/v1/private-gateways");
     let request = match &args.command {
+        AdminCommand::PrivateGateways => client.get(format!("{gateways}?limit=1000")),
+        AdminCommand::PrivateGateway { id } => client.get(format!("{gateways}/{id}")),
+        AdminCommand::Revoke { id } => client.post(format!("{gateways}/{id}/revoke")),
         AdminCommand::PurgeExpired => client.post(format!("{base}/v1/purge-expired")),
         AdminCommand::Queues => client.get(format!("{base}/v1/queues")),
         AdminCommand::DeadLetters { queue, action } => {
@@ -106,6 +118,27 @@ async fn admin(args: AdminArgs) -> anyhow::Result<()> {
 fn print_summary(command: &AdminCommand, body: &serde_json::Value) {
     let empty = Vec::new();
     match command {
+        AdminCommand::PrivateGateways => {
+            let gateways = body.as_array().unwrap_or(&empty);
+            if gateways.is_empty() {
+                println!("no private gateways");
+            }
+            for gateway in gateways {
+                print_gateway(gateway);
+            }
+        }
+        AdminCommand::PrivateGateway { .. } => print_gateway(body),
+        AdminCommand::Revoke { .. } => println!(
+            "revoked {}: {} parcels purged, {} sessions closed{}",
+            text(&body["id"]),
+            body["parcels_purged"],
+            body["sessions_closed"],
+            if body["newly_revoked"] == true {
+                ""
+            } else {
+                " (it had been revoked already)"
+            }
+        ),
         AdminCommand::PurgeExpired => {
             for (kind, count) in body.as_object().into_iter().flatten() {
                 println!("{kind:<20} {count}");
@@ -153,6 +186,23 @@ fn print_summary(command: &AdminCommand, body: &serde_json::Value) {
             }
         }
     }
+}
+
+fn print_gateway(gateway: &serde_json::Value) {
+    let state = if gateway["revoked"] == true {
+        "REVOKED"
+    } else {
+        "active"
+    };
+    println!(
+        "{}  {state}  certificate until {}  last seen {}  parcels {}  bytes {}  sessions {}",
+        text(&gateway["id"]),
+        text(&gateway["certificate_expiry"]),
+        text(&gateway["last_seen"]),
+        gateway["parcels_stored"],
+        gateway["bytes_stored"],
+        gateway["live_sessions"]
+    );
 }
 
 fn text(value: &serde_json::Value) -> &str {

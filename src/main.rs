@@ -22,6 +22,7 @@ use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
+use awala_gateway::actors::private_gateways;
 use awala_gateway::backends::keys::KekSettings;
 use awala_gateway::backends::queue::{BlockedObserver, OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
@@ -216,6 +217,13 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .with_faults(Arc::new(test_faults()?)),
     );
     let router = Arc::new(ParcelRouter::new(context.clone()));
+    // Revocations are enforced from the first request on, then kept fresh by the sync actor.
+    context
+        .private_gateways
+        .sync(&*context.backends.metadata)
+        .await
+        .context("loading the private gateway registry")?;
+    private_gateways::start_sync(context.clone());
 
     for role in &config.roles {
         context.roles.register_role(role.as_str());

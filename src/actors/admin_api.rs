@@ -10,6 +10,7 @@
 //! - `GET /v1/queues/{queue}/dead-letters`: its oldest dead letters (up to 100), with the reason,
 //!   attempts and attributes of each; bodies as their size.
 //! - `GET /v1/actors`: this process's roles and supervised subtrees, with restart counts.
+//! - the private gateway routes of [`super::admin_private_gateways`].
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -103,7 +104,7 @@ struct ApiError<'a> {
     error: &'a str,
 }
 
-fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+pub(crate) fn refusal(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
     let mut response = builder.json(ApiError { error: message });
     if response.status() == actix_web::http::StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
@@ -131,8 +132,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .wrap(from_fn(require_token))
             .route(web::get().to(crate::actors::status_page::page)),
     );
+    let scope = crate::actors::admin_private_gateways::configure(web::scope("/v1"));
     config.service(
-        web::scope("/v1")
+        scope
             .wrap(from_fn(require_token))
             .route("/purge-expired", web::post().to(purge_expired))
             .route("/queues", web::get().to(queues))
@@ -318,7 +320,7 @@ async fn actors(context: Data<GatewayContext>) -> HttpResponse {
     })
 }
 
-fn unavailable(message: &str) -> HttpResponse {
+pub(crate) fn unavailable(message: &str) -> HttpResponse {
     refusal(HttpResponse::ServiceUnavailable(), message)
 }
 

@@ -13,6 +13,7 @@ use thiserror::Error;
 use tokio::sync::Notify;
 
 use crate::actors::identity::GatewayIdentity;
+use crate::actors::private_gateways::PrivateGateways;
 use crate::backends::Backends;
 use crate::config::LimitsConfig;
 use crate::protocols::awala::cms::{verify_detached, CmsError};
@@ -42,6 +43,8 @@ pub struct GatewayContext {
     pub outbound_wake: Arc<Notify>,
     /// The roles this process runs and whether their workers run, for `/health`.
     pub roles: Arc<RoleRegistry>,
+    /// Revoked private gateways and recent sightings, between syncs with the registry.
+    pub private_gateways: Arc<PrivateGateways>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -53,6 +56,8 @@ pub enum PeerAuthError {
     Certificate(PkiError),
     #[error("signer was not issued by this gateway: {0}")]
     Untrusted(PkiError),
+    #[error("private gateway {0} was revoked")]
+    Revoked(String),
 }
 
 impl HasErrorCode for PeerAuthError {
@@ -80,6 +85,7 @@ impl GatewayContext {
             faults: Arc::new(Faults::new()),
             outbound_wake: Arc::new(Notify::new()),
             roles: Arc::new(RoleRegistry::new()),
+            private_gateways: Arc::new(PrivateGateways::new()),
         }
     }
 
@@ -109,6 +115,16 @@ impl GatewayContext {
         }
     }
 
+    /// Refuses a revoked private gateway (answering its id) and notes the others as seen: call
+    /// it once a request proved which private gateway sent it.
+    pub fn check_not_revoked(&self, pg_id: &str, now: DateTime<Utc>) -> Result<(), String> {
+        if self.private_gateways.is_revoked(pg_id) {
+            return Err(pg_id.to_owned());
+        }
+        self.private_gateways.saw(pg_id, now);
+        Ok(())
+    }
+
     /// Verifies a detached signature made by a private gateway for purpose `oid` over
     /// `plaintext`, and that its signer certificate was issued by one of our valid certificates
     /// (no intermediates, notes §3.2). Returns the signer's certificate, whose subject id is the
@@ -128,6 +144,8 @@ impl GatewayContext {
         let anchors = self.identity.trust_anchors(now);
         build_certification_path(&signer, &[], &anchors, now, Some(&self.signature_cache))
             .map_err(PeerAuthError::Untrusted)?;
+        self.check_not_revoked(signer.subject_id(), now)
+            .map_err(PeerAuthError::Revoked)?;
         Ok(signer)
     }
 }

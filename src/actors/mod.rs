@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod admin_api;
+pub mod admin_private_gateways;
 pub mod cogrpc;
 pub mod cpu_pool;
 pub mod gateway;
@@ -37,6 +38,7 @@ pub mod outbound;
 pub mod parcel_router;
 pub mod pohttp;
 pub mod poweb;
+pub mod private_gateways;
 pub mod rate_limit;
 pub mod readiness;
 pub mod request_id;

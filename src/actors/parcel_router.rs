@@ -50,6 +50,9 @@ pub enum RouteError {
     /// A well-formed parcel that fails validation (expired, untrusted chain...).
     #[error("parcel is invalid: {0}")]
     Invalid(#[from] ValidationError),
+    /// For (or from) a private gateway the operator revoked.
+    #[error("private gateway {0} was revoked")]
+    Revoked(String),
     /// Storage or the mailbox failed; the sender must retry.
     #[error("parcel could not be stored: {0}")]
     Backend(#[from] BackendError),
@@ -65,7 +68,7 @@ impl HasErrorCode for RouteError {
                 GatewayErrorCode::TooLarge
             }
             RouteError::Malformed(_) => GatewayErrorCode::Malformed,
-            RouteError::Invalid(_) => GatewayErrorCode::Forbidden,
+            RouteError::Invalid(_) | RouteError::Revoked(_) => GatewayErrorCode::Forbidden,
             RouteError::Backend(error) if error.kind == BackendErrorKind::Unavailable => {
                 GatewayErrorCode::Unavailable
             }
@@ -275,6 +278,9 @@ fn check_parcel(
         .and_then(|index| path.get(index))
         .map(|certificate| certificate.subject_id().to_owned())
         .ok_or_else(|| RouteError::Internal("certification path too short".into()))?;
+    if context.private_gateways.is_revoked(&pg_id) {
+        return Err(RouteError::Revoked(pg_id));
+    }
     Ok(Checked {
         parcel,
         private_gateway_opt: Some(pg_id),

@@ -95,6 +95,24 @@ impl PausingScript {
         }
     }
 
+    /// Reads the script's output until a line starts with `prefix`; returns that line.
+    pub fn wait_for_prefix(&mut self, prefix: &str) -> String {
+        use std::io::BufRead;
+        loop {
+            let mut line = String::new();
+            let read = self.stdout.read_line(&mut line).expect("read node output");
+            self.transcript.push_str(&line);
+            assert!(
+                read > 0,
+                "node exited before printing {prefix:?}…:\n{}",
+                self.transcript
+            );
+            if line.starts_with(prefix) {
+                return line.trim().to_owned();
+            }
+        }
+    }
+
     /// Writes a line to the script's stdin (letting it go on after a pause).
     pub fn send(&mut self, line: &str) {
         use std::io::Write;

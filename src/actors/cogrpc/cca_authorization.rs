@@ -127,6 +127,9 @@ fn check_cca(
     if cca.recipient().id != context.identity.node_id() {
         return Err(CollectError::OtherRecipient);
     }
+    context
+        .check_not_revoked(cca.sender_certificate().subject_id(), now)
+        .map_err(CollectError::Revoked)?;
     let envelope = session_envelope_info(cca.payload())
         .map_err(|error| CollectError::Undecryptable(error.to_string()))?;
     Ok((cca, envelope))

@@ -23,6 +23,8 @@ pub enum CollectError {
     Malformed(RamfError),
     #[error("CCA is invalid: {0}")]
     Invalid(ValidationError),
+    #[error("private gateway {0} was revoked")]
+    Revoked(String),
     #[error("CCA recipient is a different gateway")]
     OtherRecipient,
     /// The CCR does not decrypt with any session key we hold for this sender, or is not a CCR.
@@ -59,7 +61,7 @@ impl CollectError {
             CollectError::Authorization(_) | CollectError::Malformed(_) => {
                 CollectCargoStep::Authorization
             }
-            CollectError::Invalid(_) => CollectCargoStep::CcaValidation,
+            CollectError::Invalid(_) | CollectError::Revoked(_) => CollectCargoStep::CcaValidation,
             CollectError::OtherRecipient => CollectCargoStep::Recipient,
             CollectError::Undecryptable(_) => CollectCargoStep::Decryption,
             CollectError::AlreadyFulfilled => CollectCargoStep::Replay,
@@ -89,7 +91,8 @@ impl HasErrorCode for CollectError {
             CollectError::Authorization(error) => error.error_code(),
             CollectError::Malformed(_)
             | CollectError::Invalid(_)
-            | CollectError::Undecryptable(_) => GatewayErrorCode::Unauthorized,
+            | CollectError::Undecryptable(_)
+            | CollectError::Revoked(_) => GatewayErrorCode::Unauthorized,
             CollectError::OtherRecipient => GatewayErrorCode::Forbidden,
             CollectError::AlreadyFulfilled => GatewayErrorCode::Conflict,
             CollectError::Backend { source, .. }

@@ -54,6 +54,8 @@ pub enum DeliverError {
     /// Trusted, but addressed to another node (a sender deeper in our PKI).
     #[error("cargo is addressed to {0}, not to this gateway")]
     OtherRecipient(String),
+    #[error("private gateway {0} was revoked")]
+    Revoked(String),
     #[error("cargo could not be queued: {0}")]
     Backend(#[from] BackendError),
     /// The checking task failed (a panic while parsing untrusted bytes).
@@ -68,6 +70,7 @@ impl DeliverError {
             DeliverError::Malformed(_) => "cargo_malformed",
             DeliverError::Invalid(_) => "cargo_invalid",
             DeliverError::OtherRecipient(_) => "cargo_other_recipient",
+            DeliverError::Revoked(_) => "cargo_sender_revoked",
             DeliverError::Backend(_) => "cargo_queue_failed",
             DeliverError::Internal(_) => "cargo_check_failed",
         }
@@ -81,9 +84,9 @@ impl HasErrorCode for DeliverError {
                 GatewayErrorCode::TooLarge
             }
             DeliverError::Malformed(_) => GatewayErrorCode::Malformed,
-            DeliverError::Invalid(_) | DeliverError::OtherRecipient(_) => {
-                GatewayErrorCode::Forbidden
-            }
+            DeliverError::Invalid(_)
+            | DeliverError::OtherRecipient(_)
+            | DeliverError::Revoked(_) => GatewayErrorCode::Forbidden,
             DeliverError::Backend(error) if error.kind == BackendErrorKind::Unavailable => {
                 GatewayErrorCode::Unavailable
             }
@@ -200,6 +203,9 @@ fn check_cargo(
     if cargo.recipient().id != context.identity.node_id() {
         return Err(DeliverError::OtherRecipient(cargo.recipient().id.clone()));
     }
+    context
+        .check_not_revoked(cargo.sender_certificate().subject_id(), now)
+        .map_err(DeliverError::Revoked)?;
     Ok(())
 }
 

@@ -206,3 +206,28 @@ async fn health_reports_the_cargo_relay_serving() {
         .into_inner();
     assert_eq!(answer.status, ServingStatus::Serving as i32);
 }
+
+#[tokio::test]
+async fn cargo_from_a_revoked_gateway_is_acked_and_dropped() {
+    let f = Fixture::new().await;
+    let mut running = start(&f).await;
+    crate::actors::private_gateways::revoke(&f.context, f.pg.id(), f.now)
+        .await
+        .expect("revoke");
+    let cargo = f.cargo(vec![f.internet_bound_parcel("p")]);
+
+    let (ids, status) = deliver_all(&mut running, vec![delivery("revoked", cargo)]).await;
+    assert!(status.is_none());
+    assert_eq!(ids, ["revoked"]);
+    let depth = f
+        .context
+        .backends
+        .queue
+        .depth(QueueName::IncomingCargo)
+        .await;
+    assert_eq!(depth.expect("depth"), 0);
+    let text = f.context.metrics.encode_text().expect("metrics");
+    let series =
+        r#"gateway_errors_total{error_type="cargo_sender_revoked",stage="deliver_cargo"} 1"#;
+    assert!(text.contains(series), "{series} missing:\n{text}");
+}

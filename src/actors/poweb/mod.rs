@@ -51,16 +51,20 @@ pub struct PowebState {
 impl PowebState {
     /// The state for the process's shared context and router.
     pub fn new(gateway: Arc<GatewayContext>, router: Arc<ParcelRouter>) -> Self {
+        let collections = collection::CollectionRegistry::new(
+            gateway.limits.max_sockets_per_private_gateway as usize,
+            gateway.limits.max_websocket_connections as usize,
+        );
+        gateway
+            .private_gateways
+            .attach_sessions(collections.clone());
         PowebState {
             identity: gateway.identity.clone(),
             internet_address: gateway.internet_address.clone(),
             metrics: gateway.metrics.clone(),
             shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
             registrations: Arc::new(RegistrationLimits::new(&gateway.limits)),
-            collections: collection::CollectionRegistry::new(
-                gateway.limits.max_sockets_per_private_gateway as usize,
-                gateway.limits.max_websocket_connections as usize,
-            ),
+            collections,
             gateway,
             router,
         }

@@ -86,6 +86,22 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState)
         }
         Err(failure) => return pool_failure(&state.metrics, STAGE, &failure),
     };
+    // Revocation is of the key: a revoked gateway may not come back with a new certificate.
+    if state
+        .gateway
+        .private_gateways
+        .is_revoked(certificate.subject_id())
+    {
+        tracing::info!(
+            pg_id = certificate.subject_id(),
+            "refused registration of a revoked private gateway"
+        );
+        return refuse(
+            RegistrationStep::KeyDigest,
+            GatewayErrorCode::Forbidden,
+            "this private gateway was revoked",
+        );
+    }
     match register(state, certificate, now).await {
         Ok(pnr) => ok(media::REGISTRATION, pnr),
         Err(failure) => server_failure(&state.metrics, STAGE, &failure),
@@ -138,6 +154,12 @@ async fn register(
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, IdentityError> {
     let identity = &state.identity;
+    state
+        .gateway
+        .backends
+        .metadata
+        .record_registration(certificate.subject_id(), certificate.not_after(), now)
+        .await?;
     let session_key = identity
         .create_bound_session_key(certificate.subject_id(), now)
         .await?;

@@ -11,6 +11,12 @@ use super::{
     SessionKeyRecord, CURRENT_NODE_ID,
 };
 
+#[path = "conformance_private_gateways.rs"]
+mod private_gateways;
+pub use private_gateways::{
+    parcels_stored_per_gateway, private_gateway_registry, private_gateway_revocation,
+};
+
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + seconds, 0)
         .single()
@@ -628,7 +634,8 @@ macro_rules! metadata_conformance {
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
             parcel_index_concurrent_writes, parcel_index_conditional_delete,
-            parcel_object_keys_in_use);
+            parcel_object_keys_in_use, private_gateway_registry, private_gateway_revocation,
+            parcels_stored_per_gateway);
     };
     ($open:expr, optional) => {
         $crate::metadata_conformance!(@optional $open;
@@ -636,7 +643,8 @@ macro_rules! metadata_conformance {
             session_key_cleanup_keeps_newest_per_peer, peer_session_keys_keep_newest,
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
             parcel_index_concurrent_writes, parcel_index_conditional_delete,
-            parcel_object_keys_in_use);
+            parcel_object_keys_in_use, private_gateway_registry, private_gateway_revocation,
+            parcels_stored_per_gateway);
     };
     (@optional $open:expr; $($name:ident),*) => {
         $(

@@ -18,12 +18,14 @@ use super::error::BackendError;
 pub mod conformance;
 pub mod mongo;
 pub mod postgres;
+pub mod private_gateways;
 pub mod sql;
 pub mod sqlite;
 mod sqlite_batch;
 
 pub use mongo::MongoMetadataStore;
 pub use postgres::PostgresMetadataStore;
+pub use private_gateways::{PrivateGatewayRecord, PrivateGatewayStore, StoredTotals};
 pub use sqlite::SqliteMetadataStore;
 
 /// Config item holding our current node id.
@@ -154,7 +156,7 @@ impl UpsertedParcel {
 
 /// The gateway's metadata. Used as `Arc<dyn MetadataStore>`.
 #[async_trait]
-pub trait MetadataStore: Send + Sync {
+pub trait MetadataStore: PrivateGatewayStore + Send + Sync {
     // --- Config items ---
     async fn get_config(&self, key: &str) -> Result<Option<String>, BackendError>;
     async fn set_config(&self, key: &str, value: &str) -> Result<(), BackendError>;

@@ -142,6 +142,9 @@ where
     })
 }
 
+#[path = "sql_private_gateways.rs"]
+mod private_gateways;
+
 const PARCEL_COLUMNS: &str =
     "sequence, pg_id, recipient_id, sender_id, parcel_id_digest, object_key, expiry, size";
 

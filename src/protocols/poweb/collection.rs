@@ -90,6 +90,8 @@ pub enum PowebCloseReason {
     InvalidNonceSignature,
     /// An acknowledgement named no pending delivery.
     UnknownDeliveryId,
+    /// The operator revoked a private gateway the session collects for.
+    Revoked,
     /// An inbound message exceeded the inbound size limit.
     MessageTooLarge,
     /// The upgrade request carried `Origin`: browsers may not collect (RS-016).
@@ -123,7 +125,8 @@ impl PowebCloseReason {
             PowebCloseReason::InvalidHandshakeResponse
             | PowebCloseReason::MissingNonceSignatures
             | PowebCloseReason::InvalidNonceSignature
-            | PowebCloseReason::UnknownDeliveryId => close_code::CANNOT_ACCEPT,
+            | PowebCloseReason::UnknownDeliveryId
+            | PowebCloseReason::Revoked => close_code::CANNOT_ACCEPT,
             PowebCloseReason::MessageTooLarge => close_code::TOO_BIG,
             PowebCloseReason::BrowserRequest
             | PowebCloseReason::HandshakeTimeout
@@ -148,6 +151,7 @@ impl PowebCloseReason {
             }
             PowebCloseReason::InvalidNonceSignature => "nonce signature is invalid",
             PowebCloseReason::UnknownDeliveryId => "unknown delivery id sent as acknowledgement",
+            PowebCloseReason::Revoked => "private gateway was revoked",
             PowebCloseReason::MessageTooLarge => "message is too large",
             PowebCloseReason::BrowserRequest => "web browser requests are disabled",
             PowebCloseReason::RetryLater(_) => "service temporarily unavailable; retry later",
@@ -226,6 +230,7 @@ mod tests {
             (GoingAway, 1001),
             (HandshakeTimeout, 1008),
             (PongTimeout, 1008),
+            (Revoked, 1003),
             (Internal, 1011),
         ];
         for (reason, code) in cases {

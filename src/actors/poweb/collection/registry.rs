@@ -124,6 +124,21 @@ impl CollectionRegistry {
         self.lock().by_gateway.get(pg_id).map_or(0, HashMap::len)
     }
 
+    /// Asks every live session collecting for `pg_id` to close with `reason`; returns how many
+    /// were asked.
+    pub fn close_gateway(&self, pg_id: &str, reason: PowebCloseReason) -> usize {
+        let recipients: Vec<Recipient<CloseSession>> = self
+            .lock()
+            .by_gateway
+            .get(pg_id)
+            .map(|sessions| sessions.values().cloned().collect())
+            .unwrap_or_default();
+        recipients
+            .iter()
+            .filter(|recipient| recipient.try_send(CloseSession(reason)).is_ok())
+            .count()
+    }
+
     /// Asks every live session to close with `reason` (1001 at shutdown); returns how many were
     /// asked. A session whose mailbox is full is closing or stuck, and ends with the server.
     pub fn close_all(&self, reason: PowebCloseReason) -> usize {

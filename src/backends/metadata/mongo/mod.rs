@@ -293,6 +293,7 @@ impl MongoMetadataStore {
             ("parcel_index", index(doc! { "pg_id": 1, "sequence": 1 })),
             ("parcel_index", expiry(false)),
             ("parcel_index", index(doc! { "object_key": 1 })),
+            ("private_gateways", index(doc! { "revoked_at": 1 })),
         ];
         for (collection, model) in plan {
             self.collection(collection)
@@ -869,6 +870,8 @@ impl MetadataStore for MongoMetadataStore {
         Ok(())
     }
 }
+
+mod private_gateways;
 
 #[cfg(test)]
 pub(crate) mod tests;
