@@ -23,6 +23,8 @@
 //! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
 //! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address was over its rate |
+//! | `gateway_housekeeping_deleted_total` | counter | `kind` | records and bodies deleted by housekeeping |
+//! | `gateway_quota_refusals_total` | counter | `quota` | parcels refused because their private gateway was over a storage quota (`parcels_stored`, `bytes_stored`) |
 
 use std::time::Duration;
 
@@ -49,6 +51,7 @@ pub const METRIC_NAMES: &[&str] = &[
     ERRORS_TOTAL,
     RATE_LIMITED_TOTAL,
     HOUSEKEEPING_DELETED_TOTAL,
+    QUOTA_REFUSALS_TOTAL,
 ];
 
 pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
@@ -65,6 +68,7 @@ pub const CARGO_UNWRAPPED_TOTAL: &str = "gateway_cargo_unwrapped_total";
 pub const ERRORS_TOTAL: &str = "gateway_errors_total";
 pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
 pub const HOUSEKEEPING_DELETED_TOTAL: &str = "gateway_housekeeping_deleted_total";
+pub const QUOTA_REFUSALS_TOTAL: &str = "gateway_quota_refusals_total";
 
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
@@ -167,6 +171,7 @@ pub struct Metrics {
     errors: IntCounterVec,
     rate_limited: IntCounterVec,
     housekeeping_deleted: IntCounterVec,
+    quota_refusals: IntCounterVec,
 }
 
 impl Metrics {
@@ -228,6 +233,11 @@ impl Metrics {
             "Records and bodies deleted by housekeeping, by kind.",
             &["kind"],
         )?;
+        let quota_refusals = counter(
+            QUOTA_REFUSALS_TOTAL,
+            "Parcels refused because their private gateway was over a storage quota, by quota.",
+            &["quota"],
+        )?;
         let request_duration = HistogramVec::new(
             HistogramOpts::new(REQUEST_DURATION_SECONDS, "Time to answer a request.")
                 .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
@@ -268,6 +278,7 @@ impl Metrics {
             errors,
             rate_limited,
             housekeeping_deleted,
+            quota_refusals,
         })
     }
 
@@ -365,6 +376,11 @@ impl Metrics {
             .inc_by(count);
     }
 
+    /// Records a parcel refused for a storage quota (a constant of the quota module).
+    pub fn record_quota_refusal(&self, quota: &'static str) {
+        self.quota_refusals.with_label_values(&[quota]).inc();
+    }
+
     /// The Prometheus text exposition, for `/metrics`.
     pub fn encode_text(&self) -> Result<String, TelemetryError> {
         let mut buffer = Vec::new();
@@ -409,6 +425,7 @@ mod tests {
         metrics.record_error("ramf_malformed", "pohttp_in");
         metrics.record_rate_limited(Binding::Poweb, "pre_register_node");
         metrics.record_housekeeping_deleted("orphan_body", 2);
+        metrics.record_quota_refusal("parcels_stored");
         let text = metrics.encode_text()?;
         for name in METRIC_NAMES {
             assert!(
@@ -426,6 +443,7 @@ mod tests {
             r#"gateway_housekeeping_deleted_total{kind="orphan_body"} 2"#,
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
             r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,
+            r#"gateway_quota_refusals_total{quota="parcels_stored"} 1"#,
         ] {
             assert!(text.contains(series), "{series} missing:\n{text}");
         }

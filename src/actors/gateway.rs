@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use crate::actors::identity::GatewayIdentity;
 use crate::actors::private_gateways::PrivateGateways;
+use crate::actors::storage_quota::StorageQuotas;
 use crate::backends::Backends;
 use crate::config::LimitsConfig;
 use crate::protocols::awala::cms::{verify_detached, CmsError};
@@ -45,6 +46,8 @@ pub struct GatewayContext {
     pub roles: Arc<RoleRegistry>,
     /// Revoked private gateways and recent sightings, between syncs with the registry.
     pub private_gateways: Arc<PrivateGateways>,
+    /// Running totals of what is stored per private gateway, against its quotas.
+    pub storage_quotas: Arc<StorageQuotas>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -74,6 +77,10 @@ impl GatewayContext {
         limits: LimitsConfig,
         metrics: Metrics,
     ) -> Self {
+        let storage_quotas = StorageQuotas::new(
+            limits.max_parcels_stored_per_private_gateway,
+            limits.max_bytes_stored_per_private_gateway,
+        );
         GatewayContext {
             backends,
             identity,
@@ -86,6 +93,7 @@ impl GatewayContext {
             outbound_wake: Arc::new(Notify::new()),
             roles: Arc::new(RoleRegistry::new()),
             private_gateways: Arc::new(PrivateGateways::new()),
+            storage_quotas,
         }
     }
 

@@ -43,6 +43,7 @@ pub mod rate_limit;
 pub mod readiness;
 pub mod request_id;
 pub mod status_page;
+pub mod storage_quota;
 
 #[cfg(test)]
 mod fault_tests;

@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use crate::actors::gateway::GatewayContext;
 use crate::actors::mailbox::OutboundParcel;
+use crate::actors::storage_quota::{Quota, QuotaError};
 use crate::backends::metadata::{ParcelCollection, ParcelIndexKey};
 use crate::backends::objects::ObjectStore;
 use crate::backends::pubsub::parcel_channel;
@@ -50,6 +51,9 @@ pub enum RouteError {
     /// A well-formed parcel that fails validation (expired, untrusted chain...).
     #[error("parcel is invalid: {0}")]
     Invalid(#[from] ValidationError),
+    /// For a private gateway over its storage quota; it must collect first.
+    #[error("private gateway {pg_id} is over its storage quota ({}); it must collect first", quota.as_str())]
+    QuotaExceeded { pg_id: String, quota: Quota },
     /// For (or from) a private gateway the operator revoked.
     #[error("private gateway {0} was revoked")]
     Revoked(String),
@@ -69,6 +73,7 @@ impl HasErrorCode for RouteError {
             }
             RouteError::Malformed(_) => GatewayErrorCode::Malformed,
             RouteError::Invalid(_) | RouteError::Revoked(_) => GatewayErrorCode::Forbidden,
+            RouteError::QuotaExceeded { .. } => GatewayErrorCode::QuotaExceeded,
             RouteError::Backend(error) if error.kind == BackendErrorKind::Unavailable => {
                 GatewayErrorCode::Unavailable
             }
@@ -169,6 +174,19 @@ impl ParcelRouter {
         );
         let object_key = key.object_key(now);
         let size = parcel_bytes.len() as u64;
+        let admitted = self
+            .context
+            .storage_quotas
+            .admit(&backends.metadata, pg_id, size, now)
+            .await;
+        match admitted {
+            Ok(()) => {}
+            Err(QuotaError::Exceeded { pg_id, quota }) => {
+                self.context.metrics.record_quota_refusal(quota.as_str());
+                return Err(RouteError::QuotaExceeded { pg_id, quota });
+            }
+            Err(QuotaError::Backend(error)) => return Err(error.into()),
+        }
         backends.objects.put(&object_key, parcel_bytes).await?;
         let indexed = backends
             .metadata

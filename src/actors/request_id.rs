@@ -76,6 +76,8 @@ pub async fn http(
     let mut response = next.call(request).instrument(span.clone()).await?;
     let status = response.status().as_u16();
     span.in_scope(|| match status {
+        // 507 is a peer over its storage quota, not our failure.
+        507 => tracing::info!(status, "answered"),
         500.. => tracing::warn!(status, "answered"),
         400.. => tracing::info!(status, "answered"),
         _ => tracing::debug!(status, "answered"),

@@ -74,6 +74,8 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_REGISTRATION_RATE_TRACKED_ADDRESSES",
     "AWALA_LIMITS_REGISTRATION_CONCURRENCY",
     "AWALA_LIMITS_REGISTRATION_QUEUE",
+    "AWALA_LIMITS_MAX_PARCELS_STORED_PER_PRIVATE_GATEWAY",
+    "AWALA_LIMITS_MAX_BYTES_STORED_PER_PRIVATE_GATEWAY",
     "AWALA_LOG_LEVEL",
     "AWALA_LOG_FORMAT",
 ];
@@ -341,6 +343,16 @@ pub(crate) fn settings() -> Vec<Setting> {
             registration_queue,
             "limits.registration_queue",
             "AWALA_LIMITS_REGISTRATION_QUEUE"
+        ),
+        limit_setting!(
+            max_parcels_stored_per_private_gateway,
+            "limits.max_parcels_stored_per_private_gateway",
+            "AWALA_LIMITS_MAX_PARCELS_STORED_PER_PRIVATE_GATEWAY"
+        ),
+        limit_setting!(
+            max_bytes_stored_per_private_gateway,
+            "limits.max_bytes_stored_per_private_gateway",
+            "AWALA_LIMITS_MAX_BYTES_STORED_PER_PRIVATE_GATEWAY"
         ),
         setting!("log.level", "AWALA_LOG_LEVEL", |c, v| c.log.level =
             v.parse()?),

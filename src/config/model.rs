@@ -324,6 +324,11 @@ pub struct LimitsConfig {
     pub registration_concurrency: u32,
     /// Registrations that may wait for a signing slot; more are refused with 503.
     pub registration_queue: u32,
+    /// Unexpired parcels stored for one private gateway; more are refused with 507 (PoHTTP,
+    /// PoWeb) until it collects. 0 means no limit.
+    pub max_parcels_stored_per_private_gateway: u64,
+    /// Bytes of unexpired parcels stored for one private gateway; 0 means no limit.
+    pub max_bytes_stored_per_private_gateway: u64,
 }
 
 impl Default for LimitsConfig {
@@ -357,6 +362,8 @@ impl Default for LimitsConfig {
             registration_rate_tracked_addresses: 10_000,
             registration_concurrency: 0,
             registration_queue: 16,
+            max_parcels_stored_per_private_gateway: 100_000,
+            max_bytes_stored_per_private_gateway: 10 * 1024 * 1024 * 1024,
         }
     }
 }

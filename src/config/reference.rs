@@ -57,6 +57,8 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ("limits.registration_rate_tracked_addresses", "Source addresses whose registration rate is tracked at once."),
     ("limits.registration_concurrency", "Registrations signed at once; 0 means one per CPU core."),
     ("limits.registration_queue", "Registrations that may wait for a signing slot; more are refused with 503."),
+    ("limits.max_parcels_stored_per_private_gateway", "Unexpired parcels stored for one private gateway; more are refused with 507 until it collects (0: no limit)."),
+    ("limits.max_bytes_stored_per_private_gateway", "Bytes of unexpired parcels stored for one private gateway; more are refused with 507 (0: no limit)."),
     ("log.level", "Log verbosity: trace, debug, info, warn or error (RUST_LOG wins when set)."),
     ("log.format", "Log line format: text, or json (one object per line)."),
 ];

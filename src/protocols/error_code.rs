@@ -39,6 +39,10 @@ pub enum GatewayErrorCode {
     /// Exists because a caller over its own rate limit must be told so (`429` + `Retry-After`)
     /// apart from a server that is overloaded for everyone (`Unavailable`).
     RateLimited,
+    /// Exists because a peer over its storage quota is refused for what it already holds here,
+    /// neither for its rate (`RateLimited`) nor for an overload shared by all (`Unavailable`):
+    /// HTTP has `507` for it, and it clears once the peer collects.
+    QuotaExceeded,
     /// A dependency or a mailbox cannot take the work now (backend outage, full mailbox); the
     /// caller should retry later.
     Unavailable,
@@ -69,7 +73,7 @@ pub mod grpc {
 
 impl GatewayErrorCode {
     /// Every code, for exhaustive tests and documentation tables.
-    pub const ALL: [GatewayErrorCode; 10] = [
+    pub const ALL: [GatewayErrorCode; 11] = [
         GatewayErrorCode::Malformed,
         GatewayErrorCode::Unauthorized,
         GatewayErrorCode::Forbidden,
@@ -78,6 +82,7 @@ impl GatewayErrorCode {
         GatewayErrorCode::Conflict,
         GatewayErrorCode::TimedOut,
         GatewayErrorCode::RateLimited,
+        GatewayErrorCode::QuotaExceeded,
         GatewayErrorCode::Unavailable,
         GatewayErrorCode::Internal,
     ];
@@ -93,6 +98,7 @@ impl GatewayErrorCode {
             GatewayErrorCode::Conflict => "conflict",
             GatewayErrorCode::TimedOut => "timed_out",
             GatewayErrorCode::RateLimited => "rate_limited",
+            GatewayErrorCode::QuotaExceeded => "quota_exceeded",
             GatewayErrorCode::Unavailable => "unavailable",
             GatewayErrorCode::Internal => "internal",
         }
@@ -109,6 +115,7 @@ impl GatewayErrorCode {
             GatewayErrorCode::Conflict => 409,
             GatewayErrorCode::TimedOut => 408,
             GatewayErrorCode::RateLimited => 429,
+            GatewayErrorCode::QuotaExceeded => 507,
             GatewayErrorCode::Unavailable => 503,
             GatewayErrorCode::Internal => 500,
         }
@@ -127,7 +134,9 @@ impl GatewayErrorCode {
             GatewayErrorCode::Conflict => grpc::ALREADY_EXISTS,
             GatewayErrorCode::TimedOut => grpc::DEADLINE_EXCEEDED,
             // gRPC's own answer to a caller over its quota.
-            GatewayErrorCode::RateLimited => grpc::RESOURCE_EXHAUSTED,
+            GatewayErrorCode::RateLimited | GatewayErrorCode::QuotaExceeded => {
+                grpc::RESOURCE_EXHAUSTED
+            }
             GatewayErrorCode::Unavailable => grpc::UNAVAILABLE,
             GatewayErrorCode::Internal => grpc::INTERNAL,
         }
@@ -149,7 +158,8 @@ impl GatewayErrorCode {
             | GatewayErrorCode::Forbidden
             | GatewayErrorCode::Conflict
             | GatewayErrorCode::TimedOut
-            | GatewayErrorCode::RateLimited => 1008,
+            | GatewayErrorCode::RateLimited
+            | GatewayErrorCode::QuotaExceeded => 1008,
             GatewayErrorCode::TooLarge => 1009,
             // RS-016's "closing early, retry later"; PoWeb picks 1000 instead in keep-alive mode
             // because the JS client treats 4000 as fatal (see `poweb::collection`).
@@ -164,6 +174,7 @@ impl GatewayErrorCode {
             self,
             GatewayErrorCode::TimedOut
                 | GatewayErrorCode::RateLimited
+                | GatewayErrorCode::QuotaExceeded
                 | GatewayErrorCode::Unavailable
                 | GatewayErrorCode::Internal
         )
@@ -188,7 +199,7 @@ mod tests {
     use super::*;
 
     /// The whole table, pinned: (code, name, HTTP, gRPC, WebSocket close, retriable).
-    const TABLE: [(GatewayErrorCode, &str, u16, i32, u16, bool); 10] = [
+    const TABLE: [(GatewayErrorCode, &str, u16, i32, u16, bool); 11] = [
         (Malformed, "malformed", 400, 3, 1003, false),
         (Unauthorized, "unauthorized", 401, 16, 1008, false),
         (Forbidden, "forbidden", 403, 7, 1008, false),
@@ -204,6 +215,7 @@ mod tests {
         (Conflict, "conflict", 409, 6, 1008, false),
         (TimedOut, "timed_out", 408, 4, 1008, true),
         (RateLimited, "rate_limited", 429, 8, 1008, true),
+        (QuotaExceeded, "quota_exceeded", 507, 8, 1008, true),
         (Unavailable, "unavailable", 503, 14, 4000, true),
         (Internal, "internal", 500, 13, 1011, true),
     ];

@@ -42,6 +42,10 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PohttpState
         }
         Err(failure) => {
             let code = failure.error_code();
+            if code == GatewayErrorCode::QuotaExceeded {
+                tracing::info!(error = %failure, "refused pohttp parcel over a storage quota");
+                return refuse(request, code, &failure.to_string());
+            }
             if code.is_retriable() {
                 tracing::error!(stage = STAGE, error = %failure, "pohttp delivery failed");
                 state.metrics.record_error(code.name(), STAGE);

@@ -193,6 +193,8 @@ pub(crate) fn routing_reply(routing: RoutingError) -> HttpResponse {
 pub(crate) fn outcome(status: StatusCode) -> RequestOutcome {
     match status.as_u16() {
         503 => RequestOutcome::Unavailable,
+        // A peer over its storage quota: its doing, not ours.
+        507 => RequestOutcome::ClientError,
         500.. => RequestOutcome::ServerError,
         400.. => RequestOutcome::ClientError,
         _ => RequestOutcome::Ok,

@@ -1,0 +1,162 @@
+//! Per-private-gateway storage quotas: parcels and bytes stored for one gateway, so that one
+//! whose peers flood it (or that never collects) cannot take the store from the others.
+//!
+//! Counting the index on every parcel would cost a scan per request, so each process keeps a
+//! running total per gateway: loaded from the store the first time the gateway is seen, raised
+//! by every parcel this process stores, and reloaded in the background once it is older than
+//! [`REFRESH`] (which is when collections, expiry and other replicas' writes show). So the
+//! limit holds to within what the other replicas store in one refresh period, and a gateway
+//! that collects regains room within that period.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::backends::metadata::{MetadataStore, StoredTotals};
+use crate::backends::BackendError;
+
+/// Age at which a gateway's running total is reloaded from the store.
+pub const REFRESH: Duration = Duration::from_secs(10);
+/// Gateways tracked at once; past this the totals are dropped and reloaded as gateways return.
+const MAX_TRACKED: usize = 100_000;
+
+/// Which quota a parcel would break (the `quota` label of the refusal metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    Parcels,
+    Bytes,
+}
+
+impl Quota {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quota::Parcels => "parcels_stored",
+            Quota::Bytes => "bytes_stored",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum QuotaError {
+    #[error("private gateway {pg_id} is over its storage quota ({}); it must collect first", quota.as_str())]
+    Exceeded { pg_id: String, quota: Quota },
+    #[error("could not read what is stored for a private gateway: {0}")]
+    Backend(#[from] BackendError),
+}
+
+struct Tracked {
+    totals: StoredTotals,
+    loaded: Instant,
+    refreshing: bool,
+}
+
+/// The running totals of one process (see the module documentation).
+pub struct StorageQuotas {
+    max_parcels: u64,
+    max_bytes: u64,
+    tracked: Mutex<HashMap<String, Tracked>>,
+}
+
+impl StorageQuotas {
+    /// Quotas of `max_parcels` and `max_bytes` per gateway; 0 lifts either.
+    pub fn new(max_parcels: u64, max_bytes: u64) -> Arc<Self> {
+        Arc::new(StorageQuotas {
+            max_parcels,
+            max_bytes,
+            tracked: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn unlimited(&self) -> bool {
+        self.max_parcels == 0 && self.max_bytes == 0
+    }
+
+    /// Takes room for one parcel of `size` bytes for `pg_id`, or says which quota it would
+    /// break. Room taken for a parcel that then fails to store is given back at the next reload.
+    pub async fn admit(
+        self: &Arc<Self>,
+        metadata: &Arc<dyn MetadataStore>,
+        pg_id: &str,
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), QuotaError> {
+        if self.unlimited() {
+            return Ok(());
+        }
+        if !self.lock().contains_key(pg_id) {
+            let totals = metadata.stored_for_gateway(pg_id, now).await?;
+            let mut tracked = self.lock();
+            if tracked.len() >= MAX_TRACKED {
+                tracked.clear();
+            }
+            tracked.entry(pg_id.to_owned()).or_insert(Tracked {
+                totals,
+                loaded: Instant::now(),
+                refreshing: false,
+            });
+        }
+        let mut tracked = self.lock();
+        let Some(entry) = tracked.get_mut(pg_id) else {
+            // Cleared by another request in between: admit this one, the next reloads.
+            return Ok(());
+        };
+        if entry.loaded.elapsed() >= REFRESH && !entry.refreshing {
+            entry.refreshing = true;
+            self.reload_in_background(metadata.clone(), pg_id.to_owned(), now);
+        }
+        let parcels = entry.totals.parcels.saturating_add(1);
+        let bytes = entry.totals.bytes.saturating_add(size);
+        let over = if self.max_parcels != 0 && parcels > self.max_parcels {
+            Some(Quota::Parcels)
+        } else if self.max_bytes != 0 && bytes > self.max_bytes {
+            Some(Quota::Bytes)
+        } else {
+            None
+        };
+        if let Some(quota) = over {
+            return Err(QuotaError::Exceeded {
+                pg_id: pg_id.to_owned(),
+                quota,
+            });
+        }
+        entry.totals = StoredTotals { parcels, bytes };
+        Ok(())
+    }
+
+    fn reload_in_background(
+        self: &Arc<Self>,
+        metadata: Arc<dyn MetadataStore>,
+        pg_id: String,
+        now: DateTime<Utc>,
+    ) {
+        let quotas = self.clone();
+        tokio::spawn(async move {
+            let reloaded = metadata.stored_for_gateway(&pg_id, now).await;
+            let mut tracked = quotas.lock();
+            let Some(entry) = tracked.get_mut(&pg_id) else {
+                return;
+            };
+            entry.refreshing = false;
+            match reloaded {
+                Ok(totals) => {
+                    entry.totals = totals;
+                    entry.loaded = Instant::now();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not reload a storage quota; keeping the running total");
+                }
+            }
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tracked>> {
+        self.tracked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+#[path = "storage_quota_tests.rs"]
+mod tests;
