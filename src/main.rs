@@ -22,7 +22,7 @@ use awala_gateway::actors::parcel_router::ParcelRouter;
 use awala_gateway::actors::pohttp::{self, PohttpState};
 use awala_gateway::actors::poweb::server::HttpEdgeLimits;
 use awala_gateway::actors::poweb::{self, PowebState};
-use awala_gateway::actors::private_gateways;
+use awala_gateway::actors::{certificate_renewal, private_gateways};
 use awala_gateway::backends::keys::KekSettings;
 use awala_gateway::backends::queue::{BlockedObserver, OverloadMode, QueueLimits, QueueSettings};
 use awala_gateway::backends::{BackendOptions, BackendUrls, Backends};
@@ -224,6 +224,7 @@ async fn serve(config: GatewayConfig) -> anyhow::Result<()> {
         .await
         .context("loading the private gateway registry")?;
     private_gateways::start_sync(context.clone());
+    certificate_renewal::start(context.clone());
 
     for role in &config.roles {
         context.roles.register_role(role.as_str());

@@ -7,7 +7,7 @@
 //! returns are a cache of what is stored: every key or certificate created afterwards is written
 //! to the store before it is used.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -31,6 +31,9 @@ use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 const IDENTITY_KEY_BITS: u32 = 2048;
 /// `pathLenConstraint` of private gateway certificates: PG → endpoint → PDA.
 const PRIVATE_GATEWAY_PATH_LEN: u8 = 1;
+/// The daily check renews the identity certificate once fewer than this remain on it: the
+/// private gateway certificates it issues last 180 days and cannot outlive their issuer.
+pub const RENEWAL_THRESHOLD: chrono::Duration = chrono::Duration::days(180);
 
 /// Why the identity could not be created, loaded or used.
 #[derive(Debug, Error)]
@@ -61,8 +64,9 @@ impl HasErrorCode for IdentityError {
 pub struct GatewayIdentity {
     node_id: String,
     private_key: IdentityPrivateKey,
-    /// Own certificates valid at bootstrap, latest expiry first (never empty).
-    certificates: Vec<Certificate>,
+    /// Own certificates, latest expiry first (never empty): those valid at bootstrap, then at
+    /// each [`GatewayIdentity::reload_certificates`].
+    certificates: RwLock<Vec<Certificate>>,
     unbound_session_key: SessionKey,
     metadata: Arc<dyn MetadataStore>,
     sealer: Arc<dyn KeySealer>,
@@ -72,7 +76,7 @@ impl std::fmt::Debug for GatewayIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayIdentity")
             .field("node_id", &self.node_id)
-            .field("certificates", &self.certificates.len())
+            .field("certificates", &self.certificates().len())
             .finish_non_exhaustive()
     }
 }
@@ -121,7 +125,7 @@ pub async fn bootstrap(
     let identity = GatewayIdentity {
         node_id,
         private_key,
-        certificates,
+        certificates: RwLock::new(certificates),
         unbound_session_key,
         metadata,
         sealer,
@@ -156,28 +160,65 @@ impl GatewayIdentity {
         self.private_key.public_key()
     }
 
+    fn read_certificates(&self) -> std::sync::RwLockReadGuard<'_, Vec<Certificate>> {
+        // Every write replaces the whole list, so a poisoned lock still holds a consistent one.
+        self.certificates
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The own certificate that expires last: it issues private gateway certificates.
-    pub fn latest_certificate(&self) -> &Certificate {
-        &self.certificates[0]
+    pub fn latest_certificate(&self) -> Certificate {
+        self.read_certificates()[0].clone()
     }
 
     /// Own certificates still valid at `now`: the trust anchors for peers' chains.
     pub fn trust_anchors(&self, now: DateTime<Utc>) -> Vec<Certificate> {
-        self.certificates
+        self.read_certificates()
             .iter()
             .filter(|certificate| certificate.is_valid_at(now))
             .cloned()
             .collect()
     }
 
-    /// Own certificates valid when the identity was loaded, latest expiry first.
-    pub fn certificates(&self) -> &[Certificate] {
-        &self.certificates
+    /// Own certificates as last loaded, latest expiry first.
+    pub fn certificates(&self) -> Vec<Certificate> {
+        self.read_certificates().clone()
+    }
+
+    /// Loads the own certificates valid at `now` from the store, so that one another replica
+    /// issued is trusted and issued from here too. Keeps the current ones if none is valid
+    /// (a store that lost them must not leave us without an issuer).
+    pub async fn reload_certificates(&self, now: DateTime<Utc>) -> Result<(), IdentityError> {
+        let loaded = load_certificates(&*self.metadata, &self.node_id, now).await?;
+        if !loaded.is_empty() {
+            *self
+                .certificates
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = loaded;
+        }
+        Ok(())
+    }
+
+    /// The daily check: reloads the certificates, and when the latest has fewer than
+    /// [`RENEWAL_THRESHOLD`] left at `now`, issues a new one and issues from it from then on.
+    /// The older ones stay trusted until they expire. Returns the new certificate, if any.
+    pub async fn renew_if_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Certificate>, IdentityError> {
+        self.reload_certificates(now).await?;
+        if self.latest_certificate().not_after() - now >= RENEWAL_THRESHOLD {
+            return Ok(None);
+        }
+        let renewed = self.rotate_certificate(now).await?;
+        self.reload_certificates(now).await?;
+        Ok(Some(renewed))
     }
 
     /// Issues and stores a new self-issued identity certificate (back-dated like every
     /// issuance, valid 360 days). The older ones stay trusted until they expire; a running
-    /// gateway issues from the new one once it loads the identity again (its next start).
+    /// gateway issues from the new one once it reloads its certificates (within a minute).
     pub async fn rotate_certificate(
         &self,
         now: DateTime<Utc>,
@@ -207,7 +248,7 @@ impl GatewayIdentity {
         Ok(issue_gateway_certificate(
             public_key,
             &self.private_key,
-            Some(self.latest_certificate()),
+            Some(&self.latest_certificate()),
             now - ISSUANCE_BACKDATE,
             now + PRIVATE_GATEWAY_CERTIFICATE_VALIDITY,
             PRIVATE_GATEWAY_PATH_LEN,

@@ -27,6 +27,7 @@
 pub mod admin;
 pub mod admin_api;
 pub mod admin_private_gateways;
+pub mod certificate_renewal;
 pub mod cogrpc;
 pub mod cpu_pool;
 pub mod gateway;

@@ -127,7 +127,7 @@ impl PrivateGateway {
         let certificate = issue_gateway_certificate(
             &key.public_key(),
             identity.private_key(),
-            Some(identity.latest_certificate()),
+            Some(&identity.latest_certificate()),
             now - Duration::hours(3),
             now + validity,
             1,

@@ -339,7 +339,7 @@ async fn certificate_nearing_expiry_is_rotated_last() {
         pg.certificate.subject_public_key()
     );
     renewed
-        .verify_issued_by(issuer)
+        .verify_issued_by(&issuer)
         .expect("issued by our latest certificate");
     assert!(renewed.not_after() > pg.certificate.not_after() + Duration::days(60));
     assert_eq!(
