@@ -24,6 +24,8 @@
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
 //! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address was over its rate |
 //! | `gateway_housekeeping_deleted_total` | counter | `kind` | records and bodies deleted by housekeeping |
+//! | `gateway_parcel_bytes_stored_total` | counter | `binding` | bytes of the parcels counted in `gateway_parcels_stored_total` |
+//! | `gateway_backend_up` | gauge | `backend` | 1 if the backend (`queue`, `metadata`, `objects`, `pubsub`, `keys`) passed its last readiness check, else 0 |
 //! | `gateway_quota_refusals_total` | counter | `quota` | parcels refused because their private gateway was over a storage quota (`parcels_stored`, `bytes_stored`) |
 
 use std::time::Duration;
@@ -52,6 +54,8 @@ pub const METRIC_NAMES: &[&str] = &[
     RATE_LIMITED_TOTAL,
     HOUSEKEEPING_DELETED_TOTAL,
     QUOTA_REFUSALS_TOTAL,
+    PARCEL_BYTES_STORED_TOTAL,
+    BACKEND_UP,
 ];
 
 pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
@@ -69,6 +73,8 @@ pub const ERRORS_TOTAL: &str = "gateway_errors_total";
 pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
 pub const HOUSEKEEPING_DELETED_TOTAL: &str = "gateway_housekeeping_deleted_total";
 pub const QUOTA_REFUSALS_TOTAL: &str = "gateway_quota_refusals_total";
+pub const PARCEL_BYTES_STORED_TOTAL: &str = "gateway_parcel_bytes_stored_total";
+pub const BACKEND_UP: &str = "gateway_backend_up";
 
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
@@ -172,6 +178,8 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     housekeeping_deleted: IntCounterVec,
     quota_refusals: IntCounterVec,
+    parcel_bytes_stored: IntCounterVec,
+    backend_up: IntGaugeVec,
 }
 
 impl Metrics {
@@ -238,6 +246,19 @@ impl Metrics {
             "Parcels refused because their private gateway was over a storage quota, by quota.",
             &["quota"],
         )?;
+        let parcel_bytes_stored = counter(
+            PARCEL_BYTES_STORED_TOTAL,
+            "Bytes of parcels durably stored for private gateways, by incoming binding.",
+            &["binding"],
+        )?;
+        let backend_up = IntGaugeVec::new(
+            Opts::new(
+                BACKEND_UP,
+                "Whether each backend passed its last readiness check (1) or not (0).",
+            ),
+            &["backend"],
+        )?;
+        registry.register(Box::new(backend_up.clone()))?;
         let request_duration = HistogramVec::new(
             HistogramOpts::new(REQUEST_DURATION_SECONDS, "Time to answer a request.")
                 .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
@@ -279,6 +300,8 @@ impl Metrics {
             rate_limited,
             housekeeping_deleted,
             quota_refusals,
+            parcel_bytes_stored,
+            backend_up,
         })
     }
 
@@ -303,11 +326,22 @@ impl Metrics {
             .observe(duration.as_secs_f64());
     }
 
-    /// Records a parcel stored for a private gateway.
-    pub fn record_parcel_stored(&self, binding: Binding) {
+    /// Records a parcel of `bytes` stored for a private gateway.
+    pub fn record_parcel_stored(&self, binding: Binding, bytes: usize) {
         self.parcels_stored
             .with_label_values(&[binding.as_str()])
             .inc();
+        self.parcel_bytes_stored
+            .with_label_values(&[binding.as_str()])
+            .inc_by(bytes as u64);
+    }
+
+    /// Records the outcome of a backend's readiness check (`backend` is a field name of
+    /// [`crate::actors::readiness::BackendChecks`]).
+    pub fn set_backend_up(&self, backend: &'static str, up: bool) {
+        self.backend_up
+            .with_label_values(&[backend])
+            .set(i64::from(up));
     }
 
     /// Records one outbound delivery attempt.
@@ -413,7 +447,8 @@ mod tests {
             RequestOutcome::Ok,
             Duration::from_millis(3),
         );
-        metrics.record_parcel_stored(Binding::Pohttp);
+        metrics.record_parcel_stored(Binding::Pohttp, 512);
+        metrics.set_backend_up("metadata", true);
         metrics.record_parcel_delivery(DeliveryOutcome::Retry);
         metrics.record_egress_refused("loopback");
         metrics.set_mailbox_depth("outbound", 4);
@@ -444,6 +479,8 @@ mod tests {
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
             r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,
             r#"gateway_quota_refusals_total{quota="parcels_stored"} 1"#,
+            r#"gateway_parcel_bytes_stored_total{binding="pohttp"} 512"#,
+            r#"gateway_backend_up{backend="metadata"} 1"#,
         ] {
             assert!(text.contains(series), "{series} missing:\n{text}");
         }

@@ -60,15 +60,18 @@ pub struct BackendChecks {
 
 impl BackendChecks {
     pub fn all_ok(&self) -> bool {
+        self.named().iter().all(|(_, check)| check.is_ok())
+    }
+
+    /// Each check with its field name.
+    pub fn named(&self) -> [(&'static str, &BackendCheck); 5] {
         [
-            &self.queue,
-            &self.metadata,
-            &self.objects,
-            &self.pubsub,
-            &self.keys,
+            ("queue", &self.queue),
+            ("metadata", &self.metadata),
+            ("objects", &self.objects),
+            ("pubsub", &self.pubsub),
+            ("keys", &self.keys),
         ]
-        .iter()
-        .all(|check| check.is_ok())
     }
 }
 
@@ -90,6 +93,9 @@ impl Readiness {
 /// Checks every backend and every role of `context`, each backend within `timeout`.
 pub async fn check(context: &GatewayContext, timeout: Duration) -> Readiness {
     let backends = check_backends(&context.backends, timeout).await;
+    for (name, backend) in backends.named() {
+        context.metrics.set_backend_up(name, backend.is_ok());
+    }
     let roles = context.roles.report();
     let ready = backends.all_ok() && roles.iter().all(|role| role.up);
     Readiness {
@@ -200,5 +206,14 @@ mod tests {
         assert!(ready.backends.metadata.is_ok());
         let error = ready.backends.keys.error.clone().unwrap_or_default();
         assert!(error.contains("chmod 600"), "{error}");
+        let text = f.context.metrics.encode_text().expect("metrics");
+        assert!(
+            text.contains(r#"gateway_backend_up{backend="keys"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gateway_backend_up{backend="metadata"} 1"#),
+            "{text}"
+        );
     }
 }

@@ -33,9 +33,10 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PohttpState
         Ok(body) => body,
         Err(failure) => return refuse(request, failure.error_code(), &failure.to_string()),
     };
+    let size = body.len();
     match state.router.route_from_internet(body, Utc::now()).await {
         Ok(_) => {
-            state.metrics.record_parcel_stored(Binding::Pohttp);
+            state.metrics.record_parcel_stored(Binding::Pohttp, size);
             HttpResponse::Accepted()
                 .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(media::JSON)))
                 .body(ACCEPTED_BODY)

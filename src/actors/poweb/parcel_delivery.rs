@@ -63,6 +63,7 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState)
             return unauthorized("parcel delivery countersignature is invalid");
         }
     };
+    let size = body.len();
     match state
         .router
         .route_from_private_gateway(body, &pg_id, now)
@@ -70,7 +71,7 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState)
     {
         Ok(routed) => {
             if let Routed::StoredForPrivateGateway { .. } = routed {
-                state.metrics.record_parcel_stored(Binding::Poweb);
+                state.metrics.record_parcel_stored(Binding::Poweb, size);
             }
             HttpResponse::Accepted().finish()
         }
