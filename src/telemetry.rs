@@ -26,7 +26,7 @@
 //! | `gateway_housekeeping_deleted_total` | counter | `kind` | records and bodies deleted by housekeeping |
 //! | `gateway_parcel_bytes_stored_total` | counter | `binding` | bytes of the parcels counted in `gateway_parcels_stored_total` |
 //! | `gateway_backend_up` | gauge | `backend` | 1 if the backend (`queue`, `metadata`, `objects`, `pubsub`, `keys`) passed its last readiness check, else 0 |
-//! | `gateway_quota_refusals_total` | counter | `quota` | parcels refused because their private gateway was over a storage quota (`parcels_stored`, `bytes_stored`) |
+//! | `gateway_quota_refusals_total` | counter | `quota` | parcels refused because their private gateway was over a quota (`parcels_stored`, `bytes_stored`: 507; `internet_bound_pending`: 429) |
 
 use std::time::Duration;
 

@@ -254,6 +254,7 @@ impl Worker {
             recipient_address: recipient_address.to_owned(),
             expiry: Utc::now() + chrono::Duration::hours(1),
             parcel_id: id.to_owned(),
+            origin: None,
         };
         self.queue
             .publish(QUEUE, parcel.to_queue_message())

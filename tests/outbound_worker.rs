@@ -270,6 +270,7 @@ fn parcel(id: &str, expires_in: chrono::Duration) -> OutboundParcel {
         recipient_address: ADDRESS.to_owned(),
         expiry: Utc::now() + expires_in,
         parcel_id: id.to_owned(),
+        origin: None,
     }
 }
 

@@ -1,10 +1,11 @@
-//! Storage quotas per private gateway against the real binary, driven by the published clients
-//! (e2e/storage-quota.mjs): one flooded gateway is refused with 507 past its quota while another
-//! gets through, and the refusals are counted.
+//! Quotas per private gateway against the real binary, driven by the published clients: one
+//! flooded gateway is refused with 507 past its storage quota (e2e/storage-quota.mjs), one
+//! sending to a dead endpoint with 429 past its Internet-bound quota
+//! (e2e/internet-bound-quota.mjs), while another gets through; the refusals are counted.
 
 mod support;
 
-use support::gateway::{Gateway, GatewayOptions};
+use support::gateway::{free_port, Gateway, GatewayOptions};
 
 const QUOTA: u32 = 20;
 
@@ -53,4 +54,41 @@ fn a_flooded_gateway_is_refused_past_its_quota_and_another_gets_through() {
         text.contains(r#"gateway_requests_total{binding="pohttp",endpoint="deliver_parcel",outcome="client_error"}"#),
         "507 counts as the client's doing:\n{text}"
     );
+}
+
+fn quota_refusals(gateway: &Gateway, quota: &str) -> u64 {
+    let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+        .expect("metrics");
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    let prefix = format!("gateway_quota_refusals_total{{quota=\"{quota}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_gateway_sending_to_a_dead_endpoint_is_refused_past_its_internet_bound_quota() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint_port = free_port();
+    let mut options = GatewayOptions::routed("poweb,pohttp,workers", endpoint_port);
+    options.env.push((
+        "AWALA_LIMITS_MAX_INTERNET_BOUND_PER_PRIVATE_GATEWAY".into(),
+        "5".into(),
+    ));
+    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    support::node::run_e2e(
+        "e2e/internet-bound-quota.mjs",
+        &[
+            gateway.port.to_string(),
+            endpoint_port.to_string(),
+            "5".to_owned(),
+        ],
+        &[
+            "parcels past the quota refused with 429",
+            "another gateway still gets through",
+            "room again once delivered",
+        ],
+    );
+    assert!(quota_refusals(&gateway, "internet_bound_pending") >= 3);
 }

@@ -107,6 +107,7 @@ fn start_outbound(
         wake: f.context.outbound_wake.clone(),
         faults: f.context.faults.clone(),
         status: f.context.roles.register("workers", "outbound_delivery", 1),
+        settlements: Some(f.context.backends.metadata.clone()),
     };
     let shutdown = Shutdown::new();
     let handle = outbound::spawn_with(

@@ -13,8 +13,8 @@ use thiserror::Error;
 use tokio::sync::Notify;
 
 use crate::actors::identity::GatewayIdentity;
+use crate::actors::peer_quotas::PeerQuotas;
 use crate::actors::private_gateways::PrivateGateways;
-use crate::actors::storage_quota::StorageQuotas;
 use crate::backends::Backends;
 use crate::config::LimitsConfig;
 use crate::protocols::awala::cms::{verify_detached, CmsError};
@@ -47,7 +47,9 @@ pub struct GatewayContext {
     /// Revoked private gateways and recent sightings, between syncs with the registry.
     pub private_gateways: Arc<PrivateGateways>,
     /// Running totals of what is stored per private gateway, against its quotas.
-    pub storage_quotas: Arc<StorageQuotas>,
+    pub storage_quotas: Arc<PeerQuotas>,
+    /// Running totals of the Internet-bound parcels each private gateway has pending.
+    pub internet_bound_quotas: Arc<PeerQuotas>,
 }
 
 /// Why a private gateway's detached signature (countersignature, handshake nonce) was refused.
@@ -77,10 +79,12 @@ impl GatewayContext {
         limits: LimitsConfig,
         metrics: Metrics,
     ) -> Self {
-        let storage_quotas = StorageQuotas::new(
+        let storage_quotas = PeerQuotas::new(
             limits.max_parcels_stored_per_private_gateway,
             limits.max_bytes_stored_per_private_gateway,
         );
+        let internet_bound_quotas =
+            PeerQuotas::internet_bound(limits.max_internet_bound_per_private_gateway);
         GatewayContext {
             backends,
             identity,
@@ -94,6 +98,7 @@ impl GatewayContext {
             roles: Arc::new(RoleRegistry::new()),
             private_gateways: Arc::new(PrivateGateways::new()),
             storage_quotas,
+            internet_bound_quotas,
         }
     }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use thiserror::Error;
 
+use crate::backends::metadata::ParcelCollection;
 use crate::backends::queue::{Delivery, QueueMessage};
 
 // CloudEvents extension names, so brokers can carry them as such (`queue::valid_attribute`).
@@ -16,6 +17,9 @@ const RECIPIENT_ADDRESS: &str = "recipientaddress";
 const EXPIRY: &str = "expiry";
 const PARCEL_ID: &str = "parcelid";
 const RECEIVED_AT: &str = "receivedat";
+const PRIVATE_GATEWAY_ID: &str = "privategatewayid";
+const SENDER_ID: &str = "senderid";
+const RECIPIENT_ID: &str = "recipientid";
 
 /// The names earlier versions wrote, still read from embedded queues they left behind.
 fn legacy_name(name: &str) -> Option<&'static str> {
@@ -41,16 +45,45 @@ pub struct OutboundParcel {
     pub recipient_address: String,
     /// Past this instant the parcel is dropped instead of delivered.
     pub expiry: DateTime<Utc>,
-    /// For logs only.
+    /// For logs, and with `origin` the parcel's pending record.
     pub parcel_id: String,
+    /// Who handed it over; absent in messages from before the Internet-bound quota.
+    pub origin: Option<ParcelOrigin>,
+}
+
+/// The private gateway that handed an Internet-bound parcel over, and the parcel's ends: with
+/// its id and expiry, the key of its [`ParcelCollection`] record, which the worker settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParcelOrigin {
+    pub pg_id: String,
+    pub sender_id: String,
+    pub recipient_id: String,
 }
 
 impl OutboundParcel {
     pub fn to_queue_message(&self) -> QueueMessage {
-        QueueMessage::new(self.parcel.clone())
+        let message = QueueMessage::new(self.parcel.clone())
             .with_attribute(RECIPIENT_ADDRESS, self.recipient_address.clone())
             .with_attribute(EXPIRY, format_time(self.expiry))
-            .with_attribute(PARCEL_ID, self.parcel_id.clone())
+            .with_attribute(PARCEL_ID, self.parcel_id.clone());
+        match &self.origin {
+            Some(origin) => message
+                .with_attribute(PRIVATE_GATEWAY_ID, origin.pg_id.clone())
+                .with_attribute(SENDER_ID, origin.sender_id.clone())
+                .with_attribute(RECIPIENT_ID, origin.recipient_id.clone()),
+            None => message,
+        }
+    }
+
+    /// The record that counts this parcel against its private gateway's Internet-bound quota.
+    pub fn collection(&self) -> Option<ParcelCollection> {
+        self.origin.as_ref().map(|origin| ParcelCollection {
+            parcel_id: self.parcel_id.clone(),
+            pg_id: origin.pg_id.clone(),
+            recipient_id: origin.recipient_id.clone(),
+            sender_id: origin.sender_id.clone(),
+            expiry: self.expiry,
+        })
     }
 
     pub fn from_delivery(delivery: &Delivery) -> Result<Self, MailboxMessageError> {
@@ -59,6 +92,18 @@ impl OutboundParcel {
             recipient_address: attribute(delivery, RECIPIENT_ADDRESS)?.to_owned(),
             expiry: parse_time(delivery, EXPIRY)?,
             parcel_id: attribute(delivery, PARCEL_ID)?.to_owned(),
+            origin: match (
+                attribute(delivery, PRIVATE_GATEWAY_ID),
+                attribute(delivery, SENDER_ID),
+                attribute(delivery, RECIPIENT_ID),
+            ) {
+                (Ok(pg_id), Ok(sender_id), Ok(recipient_id)) => Some(ParcelOrigin {
+                    pg_id: pg_id.to_owned(),
+                    sender_id: sender_id.to_owned(),
+                    recipient_id: recipient_id.to_owned(),
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -138,9 +183,25 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
             parcel_id: "id-1".into(),
+            origin: Some(ParcelOrigin {
+                pg_id: "0pg".into(),
+                sender_id: "0sender".into(),
+                recipient_id: "0recipient".into(),
+            }),
         };
         let delivery = delivered(parcel.to_queue_message(), QueueName::OutboundParcels);
-        assert_eq!(OutboundParcel::from_delivery(&delivery), Ok(parcel));
+        assert_eq!(OutboundParcel::from_delivery(&delivery), Ok(parcel.clone()));
+        let collection = parcel.collection().expect("a record");
+        assert_eq!(
+            (collection.pg_id.as_str(), collection.parcel_id.as_str()),
+            ("0pg", "id-1")
+        );
+        let anonymous = OutboundParcel {
+            origin: None,
+            ..parcel
+        };
+        let delivery = delivered(anonymous.to_queue_message(), QueueName::OutboundParcels);
+        assert_eq!(OutboundParcel::from_delivery(&delivery), Ok(anonymous));
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod load_shield;
 pub mod mailbox;
 pub mod outbound;
 pub mod parcel_router;
+pub mod peer_quotas;
 pub mod pohttp;
 pub mod poweb;
 pub mod private_gateways;
@@ -44,7 +45,6 @@ pub mod rate_limit;
 pub mod readiness;
 pub mod request_id;
 pub mod status_page;
-pub mod storage_quota;
 
 #[cfg(test)]
 mod fault_tests;

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::actors::gateway::GatewayContext;
-use crate::actors::mailbox::OutboundParcel;
-use crate::actors::storage_quota::{Quota, QuotaError};
+use crate::actors::mailbox::{OutboundParcel, ParcelOrigin};
+use crate::actors::peer_quotas::{Quota, QuotaError};
 use crate::backends::metadata::{ParcelCollection, ParcelIndexKey};
 use crate::backends::objects::ObjectStore;
 use crate::backends::pubsub::parcel_channel;
@@ -73,6 +73,11 @@ impl HasErrorCode for RouteError {
             }
             RouteError::Malformed(_) => GatewayErrorCode::Malformed,
             RouteError::Invalid(_) | RouteError::Revoked(_) => GatewayErrorCode::Forbidden,
+            // Over its share of the outbound mailbox: a rate, unlike stored data (507).
+            RouteError::QuotaExceeded {
+                quota: Quota::InternetBound,
+                ..
+            } => GatewayErrorCode::RateLimited,
             RouteError::QuotaExceeded { .. } => GatewayErrorCode::QuotaExceeded,
             RouteError::Backend(error) if error.kind == BackendErrorKind::Unavailable => {
                 GatewayErrorCode::Unavailable
@@ -119,7 +124,7 @@ impl ParcelRouter {
                 self.store(parcel_bytes, &checked.parcel, &target_pg_id, now)
                     .await
             }
-            None => self.queue(parcel_bytes, &checked.parcel, pg_id).await,
+            None => self.queue(parcel_bytes, &checked.parcel, pg_id, now).await,
         }
     }
 
@@ -223,6 +228,7 @@ impl ParcelRouter {
         parcel_bytes: Bytes,
         parcel: &Parcel,
         pg_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<Routed, RouteError> {
         let backends = &self.context.backends;
         let collection = ParcelCollection {
@@ -239,11 +245,29 @@ impl ParcelRouter {
             parcel.recipient().internet_address.clone().ok_or_else(|| {
                 RouteError::Internal("internet-bound parcel without address".into())
             })?;
+        let admitted = self
+            .context
+            .internet_bound_quotas
+            .admit(&backends.metadata, pg_id, 0, now)
+            .await;
+        match admitted {
+            Ok(()) => {}
+            Err(QuotaError::Exceeded { pg_id, quota }) => {
+                self.context.metrics.record_quota_refusal(quota.as_str());
+                return Err(RouteError::QuotaExceeded { pg_id, quota });
+            }
+            Err(QuotaError::Backend(error)) => return Err(error.into()),
+        }
         let outbound = OutboundParcel {
             parcel: parcel_bytes,
             recipient_address,
             expiry: parcel.expiry_date(),
             parcel_id: parcel.id().to_owned(),
+            origin: Some(ParcelOrigin {
+                pg_id: pg_id.to_owned(),
+                sender_id: collection.sender_id.clone(),
+                recipient_id: collection.recipient_id.clone(),
+            }),
         };
         backends
             .queue

@@ -76,6 +76,7 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_REGISTRATION_QUEUE",
     "AWALA_LIMITS_MAX_PARCELS_STORED_PER_PRIVATE_GATEWAY",
     "AWALA_LIMITS_MAX_BYTES_STORED_PER_PRIVATE_GATEWAY",
+    "AWALA_LIMITS_MAX_INTERNET_BOUND_PER_PRIVATE_GATEWAY",
     "AWALA_LOG_LEVEL",
     "AWALA_LOG_FORMAT",
 ];
@@ -353,6 +354,11 @@ pub(crate) fn settings() -> Vec<Setting> {
             max_bytes_stored_per_private_gateway,
             "limits.max_bytes_stored_per_private_gateway",
             "AWALA_LIMITS_MAX_BYTES_STORED_PER_PRIVATE_GATEWAY"
+        ),
+        limit_setting!(
+            max_internet_bound_per_private_gateway,
+            "limits.max_internet_bound_per_private_gateway",
+            "AWALA_LIMITS_MAX_INTERNET_BOUND_PER_PRIVATE_GATEWAY"
         ),
         setting!("log.level", "AWALA_LOG_LEVEL", |c, v| c.log.level =
             v.parse()?),

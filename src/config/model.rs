@@ -329,6 +329,9 @@ pub struct LimitsConfig {
     pub max_parcels_stored_per_private_gateway: u64,
     /// Bytes of unexpired parcels stored for one private gateway; 0 means no limit.
     pub max_bytes_stored_per_private_gateway: u64,
+    /// Internet-bound parcels one private gateway may have queued or in flight; more are refused
+    /// with 429 until some are delivered, refused or expire. 0 means no limit.
+    pub max_internet_bound_per_private_gateway: u64,
 }
 
 impl Default for LimitsConfig {
@@ -364,6 +367,7 @@ impl Default for LimitsConfig {
             registration_queue: 16,
             max_parcels_stored_per_private_gateway: 100_000,
             max_bytes_stored_per_private_gateway: 10 * 1024 * 1024 * 1024,
+            max_internet_bound_per_private_gateway: 1_000,
         }
     }
 }

@@ -59,6 +59,7 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ("limits.registration_queue", "Registrations that may wait for a signing slot; more are refused with 503."),
     ("limits.max_parcels_stored_per_private_gateway", "Unexpired parcels stored for one private gateway; more are refused with 507 until it collects (0: no limit)."),
     ("limits.max_bytes_stored_per_private_gateway", "Bytes of unexpired parcels stored for one private gateway; more are refused with 507 (0: no limit)."),
+    ("limits.max_internet_bound_per_private_gateway", "Internet-bound parcels one private gateway may have queued or in flight; more are refused with 429 (0: no limit)."),
     ("log.level", "Log verbosity: trace, debug, info, warn or error (RUST_LOG wins when set)."),
     ("log.format", "Log line format: text, or json (one object per line)."),
 ];

@@ -17,6 +17,7 @@ use super::resolver::{PohttpResolver, ResolveError};
 use super::OutboundSettings;
 use crate::actors::mailbox::OutboundParcel;
 use crate::backends::clock::Clock;
+use crate::backends::metadata::MetadataStore;
 use crate::backends::queue::{DeliveryId, DurableQueue};
 use crate::backends::BackendErrorKind;
 use crate::supervision::faults::{FaultPoint, Faults};
@@ -34,6 +35,8 @@ pub struct Engine {
     pub settings: OutboundSettings,
     pub clock: Arc<dyn Clock>,
     pub faults: Arc<Faults>,
+    /// See [`super::worker::OutboundShared::settlements`].
+    pub settlements: Option<Arc<dyn MetadataStore>>,
 }
 
 /// A counted share of a bounded resource; the count goes down when the [`Slot`] is dropped, so
@@ -190,8 +193,29 @@ impl Engine {
             attempts = job.attempts,
         );
         let settled = tracing::Instrument::instrument(self.attempt(&job), span).await;
+        self.release_quota(&job.parcel, &settled).await;
         job.settled();
         settled
+    }
+
+    /// A parcel that left the mailbox for good stops counting against its private gateway's
+    /// Internet-bound quota. Best effort: a failure leaves it counted until it expires.
+    async fn release_quota(&self, parcel: &OutboundParcel, settled: &Settled) {
+        let done = matches!(
+            settled,
+            Settled::Delivered
+                | Settled::Refused { .. }
+                | Settled::EgressRefused { .. }
+                | Settled::Expired
+                | Settled::DeadLettered
+        );
+        let (Some(store), Some(collection), true) = (&self.settlements, parcel.collection(), done)
+        else {
+            return;
+        };
+        if let Err(error) = store.settle_internet_bound(&collection).await {
+            tracing::warn!(%error, parcel_id = %parcel.parcel_id, "could not release a parcel from its gateway's internet-bound quota");
+        }
     }
 
     async fn attempt(&self, job: &Job) -> Settled {
@@ -269,10 +293,12 @@ impl Engine {
         parcel: &OutboundParcel,
         error: &ResolveError,
     ) -> Settled {
-        match self.resolver.check_literal(&parcel.recipient_address) {
+        let settled = match self.resolver.check_literal(&parcel.recipient_address) {
             Err(refusal) => self.refuse(id, parcel, refusal).await,
             Ok(()) => self.dead_letter(id, parcel, &error.to_string()).await,
-        }
+        };
+        self.release_quota(parcel, &settled).await;
+        settled
     }
 
     /// Acks an expired parcel without attempting it.

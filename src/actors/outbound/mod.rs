@@ -127,6 +127,7 @@ pub fn spawn_from_config(
         wake: Arc::clone(&context.outbound_wake),
         faults: Arc::clone(&context.faults),
         status: context.roles.register(Role::Workers.as_str(), COMPONENT, 1),
+        settlements: Some(Arc::clone(&context.backends.metadata)),
     };
     let queue = Arc::clone(&context.backends.queue);
     spawn_with(
@@ -203,6 +204,7 @@ fn spawn_with_parts(
         settings,
         clock: Arc::new(SystemClock),
         faults: Arc::clone(&shared.faults),
+        settlements: shared.settlements.clone(),
     });
     Ok(worker::start(engine, shutdown, shared))
 }

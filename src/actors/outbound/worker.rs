@@ -81,6 +81,9 @@ pub struct OutboundShared {
     pub faults: Arc<crate::supervision::faults::Faults>,
     /// Whether the dispatcher runs (for `/health`).
     pub status: Arc<WorkerStatus>,
+    /// Where settled parcels stop counting against their private gateway's Internet-bound
+    /// quota; `None` for a worker alone (tests, tools).
+    pub settlements: Option<Arc<dyn crate::backends::metadata::MetadataStore>>,
 }
 
 impl OutboundShared {
@@ -90,6 +93,7 @@ impl OutboundShared {
             wake: Arc::new(Notify::new()),
             faults: Arc::default(),
             status: Arc::new(WorkerStatus::new(1)),
+            settlements: None,
         }
     }
 }

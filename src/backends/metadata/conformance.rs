@@ -14,7 +14,8 @@ use super::{
 #[path = "conformance_private_gateways.rs"]
 mod private_gateways;
 pub use private_gateways::{
-    parcels_stored_per_gateway, private_gateway_registry, private_gateway_revocation,
+    internet_bound_parcels_pending_until_settled, parcels_stored_per_gateway,
+    private_gateway_registry, private_gateway_revocation,
 };
 
 fn t(seconds: i64) -> DateTime<Utc> {
@@ -635,7 +636,7 @@ macro_rules! metadata_conformance {
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
             parcel_index_concurrent_writes, parcel_index_conditional_delete,
             parcel_object_keys_in_use, private_gateway_registry, private_gateway_revocation,
-            parcels_stored_per_gateway);
+            parcels_stored_per_gateway, internet_bound_parcels_pending_until_settled);
     };
     ($open:expr, optional) => {
         $crate::metadata_conformance!(@optional $open;
@@ -644,7 +645,7 @@ macro_rules! metadata_conformance {
             parcel_collections_dedup_and_expire, cca_fulfilments_are_single_use, parcel_index,
             parcel_index_concurrent_writes, parcel_index_conditional_delete,
             parcel_object_keys_in_use, private_gateway_registry, private_gateway_revocation,
-            parcels_stored_per_gateway);
+            parcels_stored_per_gateway, internet_bound_parcels_pending_until_settled);
     };
     (@optional $open:expr; $($name:ident),*) => {
         $(

@@ -1,7 +1,7 @@
 //! Conformance checks of the private gateway registry (part of [`super::conformance`]).
 
 use super::t;
-use crate::backends::metadata::{MetadataStore, ParcelIndexKey, StoredTotals};
+use crate::backends::metadata::{MetadataStore, ParcelCollection, ParcelIndexKey, StoredTotals};
 
 /// Registrations keep the first time and the latest certificate and sighting; sightings create
 /// records of gateways that registered before the registry; pages go in id order.
@@ -187,5 +187,82 @@ pub async fn parcels_stored_per_gateway(store: &dyn MetadataStore) {
             parcels: 1,
             bytes: 7
         }
+    );
+}
+
+/// Internet-bound parcels count as pending from their record until settled or expired, per
+/// gateway; settling twice, or settling what was never recorded, changes nothing.
+pub async fn internet_bound_parcels_pending_until_settled(store: &dyn MetadataStore) {
+    let collection = |pg: &str, parcel: &str, expiry: i64| ParcelCollection {
+        parcel_id: parcel.to_owned(),
+        pg_id: pg.to_owned(),
+        recipient_id: "0recipient".to_owned(),
+        sender_id: "0sender".to_owned(),
+        expiry: t(expiry),
+    };
+    assert_eq!(
+        store
+            .pending_internet_bound("0a", t(0))
+            .await
+            .expect("none"),
+        0
+    );
+    for record in [
+        collection("0a", "p1", 100),
+        collection("0a", "p2", 100),
+        collection("0a", "p3", 5),
+        collection("0b", "p1", 100),
+    ] {
+        assert!(store
+            .record_parcel_collection(&record)
+            .await
+            .expect("record"));
+    }
+    assert!(!store
+        .record_parcel_collection(&collection("0a", "p1", 100))
+        .await
+        .expect("duplicate"));
+    assert_eq!(
+        store.pending_internet_bound("0a", t(0)).await.expect("a"),
+        3
+    );
+    assert_eq!(
+        store
+            .pending_internet_bound("0a", t(10))
+            .await
+            .expect("one expired"),
+        2
+    );
+    let p1 = collection("0a", "p1", 100);
+    store.settle_internet_bound(&p1).await.expect("settle");
+    store.settle_internet_bound(&p1).await.expect("again");
+    assert_eq!(
+        store.pending_internet_bound("0a", t(10)).await.expect("a"),
+        1
+    );
+    // Settled before the edge recorded it (the worker was faster): it never counts.
+    let early = collection("0a", "early", 100);
+    store
+        .settle_internet_bound(&early)
+        .await
+        .expect("settle first");
+    assert!(!store
+        .record_parcel_collection(&early)
+        .await
+        .expect("recorded after"));
+    assert_eq!(
+        store.pending_internet_bound("0a", t(10)).await.expect("a"),
+        1
+    );
+    assert_eq!(
+        store.pending_internet_bound("0b", t(10)).await.expect("b"),
+        1
+    );
+    assert!(
+        store
+            .is_parcel_collected(&collection("0a", "p1", 100))
+            .await
+            .expect("still deduplicated"),
+        "settling keeps the record that deduplicates"
     );
 }

@@ -75,6 +75,23 @@ pub trait PrivateGatewayStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<StoredTotals, BackendError>;
 
+    /// Internet-bound parcels `pg_id` handed over that are recorded
+    /// ([`super::MetadataStore::record_parcel_collection`]), unexpired at `now`, and not yet
+    /// settled: queued or in flight.
+    async fn pending_internet_bound(
+        &self,
+        pg_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, BackendError>;
+
+    /// Marks the Internet-bound parcel `collection` settled (delivered, refused, expired or
+    /// dead-lettered). Recorded even before the collection is: the worker may settle a parcel
+    /// before the edge that queued it records it, and that record must not count as pending.
+    async fn settle_internet_bound(
+        &self,
+        collection: &super::ParcelCollection,
+    ) -> Result<(), BackendError>;
+
     /// Deletes up to `limit` index entries of `pg_id` (expired or not) and returns their object
     /// keys, for the caller to delete.
     async fn delete_parcels_for_gateway(

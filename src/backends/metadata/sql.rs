@@ -360,8 +360,9 @@ where
         collection: &ParcelCollection,
     ) -> Result<bool, BackendError> {
         let result = sqlx::query(
-            "INSERT INTO parcel_collections (parcel_id, pg_id, recipient_id, sender_id, expiry)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO parcel_collections
+                 (parcel_id, pg_id, recipient_id, sender_id, expiry, pending)
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT DO NOTHING",
         )
         .bind(&collection.parcel_id)
         .bind(&collection.pg_id)

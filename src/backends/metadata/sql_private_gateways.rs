@@ -11,6 +11,7 @@ use crate::backends::error::BackendError;
 use crate::backends::metadata::private_gateways::{
     PrivateGatewayRecord, PrivateGatewayStore, StoredTotals,
 };
+use crate::backends::metadata::ParcelCollection;
 use crate::backends::sqlite::{from_millis, to_millis};
 
 const COLUMNS: &str = "id, registered_at, certificate_expiry, last_seen, revoked_at";
@@ -170,6 +171,45 @@ where
             parcels: count(row.get("parcels"), "parcel count")?,
             bytes: count(row.get("bytes"), "byte count")?,
         })
+    }
+
+    async fn pending_internet_bound(
+        &self,
+        pg_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, BackendError> {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM parcel_collections
+             WHERE pg_id = $1 AND pending = 1 AND expiry > $2",
+        )
+        .bind(pg_id)
+        .bind(to_millis(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(sql("counting pending internet-bound parcels"))?;
+        count(pending, "pending count")
+    }
+
+    async fn settle_internet_bound(
+        &self,
+        collection: &ParcelCollection,
+    ) -> Result<(), BackendError> {
+        sqlx::query(
+            "INSERT INTO parcel_collections
+                 (parcel_id, pg_id, recipient_id, sender_id, expiry, pending)
+             VALUES ($1, $2, $3, $4, $5, 0)
+             ON CONFLICT (parcel_id, pg_id, recipient_id, sender_id)
+             DO UPDATE SET pending = 0 WHERE parcel_collections.pending = 1",
+        )
+        .bind(&collection.parcel_id)
+        .bind(&collection.pg_id)
+        .bind(&collection.recipient_id)
+        .bind(&collection.sender_id)
+        .bind(to_millis(collection.expiry))
+        .execute(&self.pool)
+        .await
+        .map_err(sql("settling an internet-bound parcel"))?;
+        Ok(())
     }
 
     async fn delete_parcels_for_gateway(

@@ -145,7 +145,7 @@ fn parcel_id(key: &ParcelIndexKey) -> Document {
 }
 
 /// The `_id` of a parcel collection record.
-fn collection_id(collection: &ParcelCollection) -> Document {
+pub(crate) fn collection_id(collection: &ParcelCollection) -> Document {
     doc! {
         "p": &collection.parcel_id, "g": &collection.pg_id,
         "r": &collection.recipient_id, "s": &collection.sender_id,
@@ -294,6 +294,10 @@ impl MongoMetadataStore {
             ("parcel_index", expiry(false)),
             ("parcel_index", index(doc! { "object_key": 1 })),
             ("private_gateways", index(doc! { "revoked_at": 1 })),
+            (
+                "parcel_collections",
+                index(doc! { "pg_id": 1, "pending": 1, "expiry": 1 }),
+            ),
         ];
         for (collection, model) in plan {
             self.collection(collection)
@@ -613,6 +617,7 @@ impl MetadataStore for MongoMetadataStore {
             "_id": collection_id(collection),
             "pg_id": &collection.pg_id,
             "expiry": date(collection.expiry),
+            "pending": true,
         };
         self.insert_new(
             "parcel_collections",

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
-use super::{date, get_date, get_i64, get_str, limit_of, mongo, MongoMetadataStore};
+use super::{collection_id, date, get_date, get_i64, get_str, limit_of, mongo, MongoMetadataStore};
 use crate::backends::error::BackendError;
 use crate::backends::metadata::private_gateways::{
     PrivateGatewayRecord, PrivateGatewayStore, StoredTotals,
 };
+use crate::backends::metadata::ParcelCollection;
 
 const COLLECTION: &str = "private_gateways";
 
@@ -170,6 +171,39 @@ impl PrivateGatewayStore for MongoMetadataStore {
             parcels: number("parcels")?,
             bytes: number("bytes")?,
         })
+    }
+
+    async fn pending_internet_bound(
+        &self,
+        pg_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, BackendError> {
+        self.collection("parcel_collections")
+            .count_documents(doc! {
+                "pg_id": pg_id, "pending": true, "expiry": { "$gt": date(now) },
+            })
+            .await
+            .map_err(mongo("counting pending internet-bound parcels"))
+    }
+
+    async fn settle_internet_bound(
+        &self,
+        collection: &ParcelCollection,
+    ) -> Result<(), BackendError> {
+        self.collection("parcel_collections")
+            .update_one(
+                doc! { "_id": collection_id(collection) },
+                doc! {
+                    "$set": { "pending": false },
+                    "$setOnInsert": {
+                        "pg_id": &collection.pg_id, "expiry": date(collection.expiry),
+                    },
+                },
+            )
+            .upsert(true)
+            .await
+            .map_err(mongo("settling an internet-bound parcel"))?;
+        Ok(())
     }
 
     async fn delete_parcels_for_gateway(

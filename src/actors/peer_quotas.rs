@@ -1,12 +1,14 @@
-//! Per-private-gateway storage quotas: parcels and bytes stored for one gateway, so that one
-//! whose peers flood it (or that never collects) cannot take the store from the others.
+//! Per-private-gateway quotas, so that one gateway cannot take from the others what they share:
+//! - storage: parcels and bytes stored for it (its peers flood it, or it never collects);
+//! - Internet-bound: parcels it handed over that are queued or in flight (it sends to an
+//!   address that never answers), which would otherwise fill the outbound mailbox for all.
 //!
-//! Counting the index on every parcel would cost a scan per request, so each process keeps a
+//! Counting the store on every parcel would cost a scan per request, so each process keeps a
 //! running total per gateway: loaded from the store the first time the gateway is seen, raised
-//! by every parcel this process stores, and reloaded in the background once it is older than
-//! [`REFRESH`] (which is when collections, expiry and other replicas' writes show). So the
-//! limit holds to within what the other replicas store in one refresh period, and a gateway
-//! that collects regains room within that period.
+//! by every parcel this process admits, and reloaded in the background once it is older than
+//! [`REFRESH`] (which is when collections, settlements, expiry and other replicas' writes
+//! show). So a limit holds to within what the other replicas admit in one refresh period, and
+//! a gateway regains room within that period.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,7 @@ const MAX_TRACKED: usize = 100_000;
 pub enum Quota {
     Parcels,
     Bytes,
+    InternetBound,
 }
 
 impl Quota {
@@ -35,8 +38,16 @@ impl Quota {
         match self {
             Quota::Parcels => "parcels_stored",
             Quota::Bytes => "bytes_stored",
+            Quota::InternetBound => "internet_bound_pending",
         }
     }
+}
+
+/// What a [`PeerQuotas`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Stored,
+    InternetBound,
 }
 
 #[derive(Debug, Error)]
@@ -53,21 +64,48 @@ struct Tracked {
     refreshing: bool,
 }
 
-/// The running totals of one process (see the module documentation).
-pub struct StorageQuotas {
+/// The running totals of one process for one kind of quota (see the module documentation).
+pub struct PeerQuotas {
+    counted: Counted,
     max_parcels: u64,
     max_bytes: u64,
     tracked: Mutex<HashMap<String, Tracked>>,
 }
 
-impl StorageQuotas {
-    /// Quotas of `max_parcels` and `max_bytes` per gateway; 0 lifts either.
+impl PeerQuotas {
+    /// Storage quotas of `max_parcels` and `max_bytes` per gateway; 0 lifts either.
     pub fn new(max_parcels: u64, max_bytes: u64) -> Arc<Self> {
-        Arc::new(StorageQuotas {
+        Arc::new(PeerQuotas {
+            counted: Counted::Stored,
             max_parcels,
             max_bytes,
             tracked: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A quota of `max_parcels` Internet-bound parcels pending per gateway; 0 lifts it.
+    pub fn internet_bound(max_parcels: u64) -> Arc<Self> {
+        Arc::new(PeerQuotas {
+            counted: Counted::InternetBound,
+            max_parcels,
+            max_bytes: 0,
+            tracked: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn load(
+        &self,
+        metadata: &dyn MetadataStore,
+        pg_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredTotals, BackendError> {
+        match self.counted {
+            Counted::Stored => metadata.stored_for_gateway(pg_id, now).await,
+            Counted::InternetBound => Ok(StoredTotals {
+                parcels: metadata.pending_internet_bound(pg_id, now).await?,
+                bytes: 0,
+            }),
+        }
     }
 
     fn unlimited(&self) -> bool {
@@ -87,7 +125,7 @@ impl StorageQuotas {
             return Ok(());
         }
         if !self.lock().contains_key(pg_id) {
-            let totals = metadata.stored_for_gateway(pg_id, now).await?;
+            let totals = self.load(&**metadata, pg_id, now).await?;
             let mut tracked = self.lock();
             if tracked.len() >= MAX_TRACKED {
                 tracked.clear();
@@ -110,7 +148,10 @@ impl StorageQuotas {
         let parcels = entry.totals.parcels.saturating_add(1);
         let bytes = entry.totals.bytes.saturating_add(size);
         let over = if self.max_parcels != 0 && parcels > self.max_parcels {
-            Some(Quota::Parcels)
+            Some(match self.counted {
+                Counted::Stored => Quota::Parcels,
+                Counted::InternetBound => Quota::InternetBound,
+            })
         } else if self.max_bytes != 0 && bytes > self.max_bytes {
             Some(Quota::Bytes)
         } else {
@@ -134,7 +175,7 @@ impl StorageQuotas {
     ) {
         let quotas = self.clone();
         tokio::spawn(async move {
-            let reloaded = metadata.stored_for_gateway(&pg_id, now).await;
+            let reloaded = quotas.load(&*metadata, &pg_id, now).await;
             let mut tracked = quotas.lock();
             let Some(entry) = tracked.get_mut(&pg_id) else {
                 return;
@@ -158,5 +199,5 @@ impl StorageQuotas {
 }
 
 #[cfg(test)]
-#[path = "storage_quota_tests.rs"]
+#[path = "peer_quotas_tests.rs"]
 mod tests;

@@ -23,7 +23,7 @@ async fn parcels_are_admitted_up_to_the_quota_counting_what_was_stored_before() 
     let gateway = TestGateway::start().await;
     let metadata = &gateway.context.backends.metadata;
     index(&gateway, "0a", "earlier", 10).await;
-    let quotas = StorageQuotas::new(3, 0);
+    let quotas = PeerQuotas::new(3, 0);
     let now = Utc::now();
     quotas.admit(metadata, "0a", 10, now).await.expect("second");
     quotas.admit(metadata, "0a", 10, now).await.expect("third");
@@ -46,7 +46,7 @@ async fn bytes_are_counted_and_zero_lifts_a_quota() {
     let gateway = TestGateway::start().await;
     let metadata = &gateway.context.backends.metadata;
     let now = Utc::now();
-    let quotas = StorageQuotas::new(0, 100);
+    let quotas = PeerQuotas::new(0, 100);
     quotas.admit(metadata, "0a", 60, now).await.expect("fits");
     let refused = quotas.admit(metadata, "0a", 41, now).await;
     assert!(matches!(
@@ -60,7 +60,7 @@ async fn bytes_are_counted_and_zero_lifts_a_quota() {
         .admit(metadata, "0a", 40, now)
         .await
         .expect("exactly full");
-    let unlimited = StorageQuotas::new(0, 0);
+    let unlimited = PeerQuotas::new(0, 0);
     for _ in 0..10 {
         unlimited
             .admit(metadata, "0a", u64::MAX / 4, now)
