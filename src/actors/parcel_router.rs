@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use crate::actors::gateway::GatewayContext;
 use crate::actors::mailbox::{OutboundParcel, ParcelOrigin};
-use crate::actors::peer_quotas::{Quota, QuotaError};
+use crate::actors::peer_quotas::{PeerQuotas, Quota, QuotaError};
 use crate::backends::metadata::{ParcelCollection, ParcelIndexKey};
 use crate::backends::objects::ObjectStore;
 use crate::backends::pubsub::parcel_channel;
@@ -179,19 +179,8 @@ impl ParcelRouter {
         );
         let object_key = key.object_key(now);
         let size = parcel_bytes.len() as u64;
-        let admitted = self
-            .context
-            .storage_quotas
-            .admit(&backends.metadata, pg_id, size, now)
-            .await;
-        match admitted {
-            Ok(()) => {}
-            Err(QuotaError::Exceeded { pg_id, quota }) => {
-                self.context.metrics.record_quota_refusal(quota.as_str());
-                return Err(RouteError::QuotaExceeded { pg_id, quota });
-            }
-            Err(QuotaError::Backend(error)) => return Err(error.into()),
-        }
+        self.admit(&self.context.storage_quotas, pg_id, size, now)
+            .await?;
         backends.objects.put(&object_key, parcel_bytes).await?;
         let indexed = backends
             .metadata
@@ -223,6 +212,25 @@ impl ParcelRouter {
         })
     }
 
+    /// Takes room under `quotas` for a parcel of `size` bytes of `pg_id`, counting a refusal.
+    async fn admit(
+        &self,
+        quotas: &Arc<PeerQuotas>,
+        pg_id: &str,
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), RouteError> {
+        let metadata = &self.context.backends.metadata;
+        match quotas.admit(metadata, pg_id, size, now).await {
+            Ok(()) => Ok(()),
+            Err(QuotaError::Exceeded { pg_id, quota }) => {
+                self.context.metrics.record_quota_refusal(quota.as_str());
+                Err(RouteError::QuotaExceeded { pg_id, quota })
+            }
+            Err(QuotaError::Backend(error)) => Err(error.into()),
+        }
+    }
+
     async fn queue(
         &self,
         parcel_bytes: Bytes,
@@ -245,19 +253,8 @@ impl ParcelRouter {
             parcel.recipient().internet_address.clone().ok_or_else(|| {
                 RouteError::Internal("internet-bound parcel without address".into())
             })?;
-        let admitted = self
-            .context
-            .internet_bound_quotas
-            .admit(&backends.metadata, pg_id, 0, now)
-            .await;
-        match admitted {
-            Ok(()) => {}
-            Err(QuotaError::Exceeded { pg_id, quota }) => {
-                self.context.metrics.record_quota_refusal(quota.as_str());
-                return Err(RouteError::QuotaExceeded { pg_id, quota });
-            }
-            Err(QuotaError::Backend(error)) => return Err(error.into()),
-        }
+        self.admit(&self.context.internet_bound_quotas, pg_id, 0, now)
+            .await?;
         let outbound = OutboundParcel {
             parcel: parcel_bytes,
             recipient_address,

@@ -79,24 +79,16 @@ impl PausingScript {
 
     /// Reads the script's output until it prints the line `expected`.
     pub fn wait_for(&mut self, expected: &str) {
-        use std::io::BufRead;
-        loop {
-            let mut line = String::new();
-            let read = self.stdout.read_line(&mut line).expect("read node output");
-            self.transcript.push_str(&line);
-            assert!(
-                read > 0,
-                "node exited before printing {expected:?}:\n{}",
-                self.transcript
-            );
-            if line.trim() == expected {
-                return;
-            }
-        }
+        self.wait_for_line(expected, |line| line == expected);
     }
 
     /// Reads the script's output until a line starts with `prefix`; returns that line.
     pub fn wait_for_prefix(&mut self, prefix: &str) -> String {
+        self.wait_for_line(prefix, |line| line.starts_with(prefix))
+    }
+
+    /// Reads lines (trimmed) until one `matches`; `what` names it if the script ends first.
+    fn wait_for_line(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         use std::io::BufRead;
         loop {
             let mut line = String::new();
@@ -104,10 +96,10 @@ impl PausingScript {
             self.transcript.push_str(&line);
             assert!(
                 read > 0,
-                "node exited before printing {prefix:?}…:\n{}",
+                "node exited before printing {what:?}:\n{}",
                 self.transcript
             );
-            if line.starts_with(prefix) {
+            if matches(line.trim()) {
                 return line.trim().to_owned();
             }
         }

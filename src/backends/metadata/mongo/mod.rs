@@ -357,6 +357,30 @@ impl MongoMetadataStore {
         Ok(deleted.deleted_count)
     }
 
+    /// Deletes the parcel index entries `found` (as listed, with their sequence) and returns
+    /// their object keys. An entry replaced since it was read keeps its new sequence and is not
+    /// deleted; the object named here was then superseded, and its replacer deletes it too.
+    pub(crate) async fn delete_entries_found(
+        &self,
+        found: &[Document],
+        context: &'static str,
+    ) -> Result<Vec<String>, BackendError> {
+        let mut object_keys = Vec::with_capacity(found.len());
+        let mut entries = Vec::with_capacity(found.len());
+        for document in found {
+            let id = document.get("_id").cloned().unwrap_or(Bson::Null);
+            entries.push(doc! { "_id": id, "sequence": get_i64(document, "sequence")? });
+            object_keys.push(get_str(document, "object_key")?);
+        }
+        if !entries.is_empty() {
+            self.collection("parcel_index")
+                .delete_many(doc! { "$or": entries })
+                .await
+                .map_err(mongo(context))?;
+        }
+        Ok(object_keys)
+    }
+
     async fn find_all(
         &self,
         collection: &str,
@@ -829,23 +853,8 @@ impl MetadataStore for MongoMetadataStore {
                 "listing expired parcels",
             )
             .await?;
-        let mut object_keys = Vec::with_capacity(found.len());
-        let mut entries = Vec::with_capacity(found.len());
-        for document in &found {
-            let id = document.get("_id").cloned().unwrap_or(Bson::Null);
-            entries.push(doc! { "_id": id, "sequence": get_i64(document, "sequence")? });
-            object_keys.push(get_str(document, "object_key")?);
-        }
-        if entries.is_empty() {
-            return Ok(object_keys);
-        }
-        // An entry replaced since it was read keeps its new sequence and is not deleted; the
-        // object named here was then superseded, and its replacer deletes it too (harmless).
-        self.collection("parcel_index")
-            .delete_many(doc! { "$or": entries })
+        self.delete_entries_found(&found, "deleting expired parcels")
             .await
-            .map_err(mongo("deleting expired parcels"))?;
-        Ok(object_keys)
     }
 
     async fn parcel_object_keys_in_use(

@@ -220,19 +220,7 @@ impl PrivateGatewayStore for MongoMetadataStore {
                 "listing the parcels of a private gateway",
             )
             .await?;
-        let mut object_keys = Vec::with_capacity(found.len());
-        let mut entries = Vec::with_capacity(found.len());
-        for document in &found {
-            let id = document.get("_id").cloned().unwrap_or(Bson::Null);
-            entries.push(doc! { "_id": id, "sequence": get_i64(document, "sequence")? });
-            object_keys.push(get_str(document, "object_key")?);
-        }
-        if !entries.is_empty() {
-            self.collection("parcel_index")
-                .delete_many(doc! { "$or": entries })
-                .await
-                .map_err(mongo("deleting the parcels of a private gateway"))?;
-        }
-        Ok(object_keys)
+        self.delete_entries_found(&found, "deleting the parcels of a private gateway")
+            .await
     }
 }
