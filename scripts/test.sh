@@ -60,7 +60,7 @@ drop_test_databases
 AWALA_TEST_DISTRIBUTED=1 cargo test --locked --test serve_interop --test serve_delivery \
   --test serve_relay --test serve_collection_volume --test serve_cogrpc \
   --test serve_cogrpc_collect --test serve_cogrpc_relay --test serve_poweb --test serve_admin \
-  --test serve_status_page --test serve_revocation --test serve_storage_quota
+  --test serve_status_page --test serve_revocation --test serve_peer_quotas
 
 step "end-to-end collection and cargo tests once more, with the metadata on MongoDB"
 AWALA_TEST_DISTRIBUTED=1 AWALA_TEST_DISTRIBUTED_DATABASE=mongodb cargo test --locked \

@@ -22,7 +22,7 @@
 //! | `gateway_websocket_connections` | gauge | none | open parcel-collection WebSockets |
 //! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
-//! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address was over its rate |
+//! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address (registration) or private gateway (parcel delivery) was over its rate |
 //! | `gateway_housekeeping_deleted_total` | counter | `kind` | records and bodies deleted by housekeeping |
 //! | `gateway_parcel_bytes_stored_total` | counter | `binding` | bytes of the parcels counted in `gateway_parcels_stored_total` |
 //! | `gateway_backend_up` | gauge | `backend` | 1 if the backend (`queue`, `metadata`, `objects`, `pubsub`, `keys`) passed its last readiness check, else 0 |

@@ -1,5 +1,6 @@
-//! Per-source-address rate limits at the edge: one token bucket per address, kept in a map whose
-//! size is bounded whatever the number of addresses a flood comes from.
+//! Rate limits at the edge: one token bucket per source address (or per other key, such as a
+//! private gateway's id), kept in a map whose size is bounded whatever the number of keys a
+//! flood comes from.
 //!
 //! Addresses are grouped as a network hands them out: an IPv4 address on its own, an IPv6
 //! address by its /64 (one subscriber's prefix, which it can fill with addresses at will), and
@@ -13,13 +14,14 @@
 //! bounded signing pool behind the limiter still caps the work it causes.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// What a bucket is keyed by: see the module documentation.
+/// What an address's bucket is keyed by: see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum SourceKey {
+pub enum SourceKey {
     V4(u32),
     V6Prefix(u64),
 }
@@ -42,39 +44,53 @@ struct Bucket {
     updated: Instant,
 }
 
-#[derive(Debug, Default)]
-struct Generations {
-    current: HashMap<SourceKey, Bucket>,
-    previous: HashMap<SourceKey, Bucket>,
+#[derive(Debug)]
+struct Generations<K> {
+    current: HashMap<K, Bucket>,
+    previous: HashMap<K, Bucket>,
 }
 
-/// A token bucket per source address: `burst` requests at once, refilled at `rate_per_minute`.
+/// A token bucket per key (by default, per source address): `burst` requests at once, refilled
+/// at `rate_per_minute`.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = SourceKey> {
     per_second: f64,
     burst: f64,
     generation_capacity: usize,
-    generations: Mutex<Generations>,
+    generations: Mutex<Generations<K>>,
 }
 
-impl RateLimiter {
-    /// A limiter tracking at most `tracked_addresses` addresses at once.
-    pub fn new(rate_per_minute: u32, burst: u32, tracked_addresses: usize) -> Self {
-        RateLimiter {
-            per_second: f64::from(rate_per_minute.max(1)) / 60.0,
-            burst: f64::from(burst.max(1)),
-            generation_capacity: (tracked_addresses / 2).max(1),
-            generations: Mutex::new(Generations::default()),
-        }
-    }
-
+impl RateLimiter<SourceKey> {
     /// Takes one token for `source`, or says how long until one is available.
     pub fn check(&self, source: IpAddr) -> Result<(), Duration> {
         self.check_at(source, Instant::now())
     }
 
     fn check_at(&self, source: IpAddr, now: Instant) -> Result<(), Duration> {
-        let key = SourceKey::of(source);
+        self.check_key_at(SourceKey::of(source), now)
+    }
+}
+
+impl<K: Hash + Eq> RateLimiter<K> {
+    /// A limiter tracking at most `tracked_addresses` keys at once.
+    pub fn new(rate_per_minute: u32, burst: u32, tracked_addresses: usize) -> Self {
+        RateLimiter {
+            per_second: f64::from(rate_per_minute.max(1)) / 60.0,
+            burst: f64::from(burst.max(1)),
+            generation_capacity: (tracked_addresses / 2).max(1),
+            generations: Mutex::new(Generations {
+                current: HashMap::new(),
+                previous: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Takes one token for `key`, or says how long until one is available.
+    pub fn check_key(&self, key: K) -> Result<(), Duration> {
+        self.check_key_at(key, Instant::now())
+    }
+
+    fn check_key_at(&self, key: K, now: Instant) -> Result<(), Duration> {
         // A panic elsewhere while holding the lock leaves the buckets usable: they hold numbers.
         let mut generations = self
             .generations

@@ -77,6 +77,8 @@ const ENV_VAR_NAMES: &[&str] = &[
     "AWALA_LIMITS_MAX_PARCELS_STORED_PER_PRIVATE_GATEWAY",
     "AWALA_LIMITS_MAX_BYTES_STORED_PER_PRIVATE_GATEWAY",
     "AWALA_LIMITS_MAX_INTERNET_BOUND_PER_PRIVATE_GATEWAY",
+    "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERIES_PER_SECOND",
+    "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERY_BURST",
     "AWALA_LOG_LEVEL",
     "AWALA_LOG_FORMAT",
 ];
@@ -359,6 +361,16 @@ pub(crate) fn settings() -> Vec<Setting> {
             max_internet_bound_per_private_gateway,
             "limits.max_internet_bound_per_private_gateway",
             "AWALA_LIMITS_MAX_INTERNET_BOUND_PER_PRIVATE_GATEWAY"
+        ),
+        limit_setting!(
+            private_gateway_deliveries_per_second,
+            "limits.private_gateway_deliveries_per_second",
+            "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERIES_PER_SECOND"
+        ),
+        limit_setting!(
+            private_gateway_delivery_burst,
+            "limits.private_gateway_delivery_burst",
+            "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERY_BURST"
         ),
         setting!("log.level", "AWALA_LOG_LEVEL", |c, v| c.log.level =
             v.parse()?),

@@ -332,6 +332,11 @@ pub struct LimitsConfig {
     /// Internet-bound parcels one private gateway may have queued or in flight; more are refused
     /// with 429 until some are delivered, refused or expire. 0 means no limit.
     pub max_internet_bound_per_private_gateway: u64,
+    /// PoWeb parcel deliveries one private gateway may make per second, sustained (then 429);
+    /// 0 means no limit.
+    pub private_gateway_deliveries_per_second: u32,
+    /// PoWeb parcel deliveries one private gateway may make in a burst.
+    pub private_gateway_delivery_burst: u32,
 }
 
 impl Default for LimitsConfig {
@@ -368,6 +373,8 @@ impl Default for LimitsConfig {
             max_parcels_stored_per_private_gateway: 100_000,
             max_bytes_stored_per_private_gateway: 10 * 1024 * 1024 * 1024,
             max_internet_bound_per_private_gateway: 1_000,
+            private_gateway_deliveries_per_second: 1_000,
+            private_gateway_delivery_burst: 2_000,
         }
     }
 }

@@ -60,6 +60,8 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ("limits.max_parcels_stored_per_private_gateway", "Unexpired parcels stored for one private gateway; more are refused with 507 until it collects (0: no limit)."),
     ("limits.max_bytes_stored_per_private_gateway", "Bytes of unexpired parcels stored for one private gateway; more are refused with 507 (0: no limit)."),
     ("limits.max_internet_bound_per_private_gateway", "Internet-bound parcels one private gateway may have queued or in flight; more are refused with 429 (0: no limit)."),
+    ("limits.private_gateway_deliveries_per_second", "PoWeb parcel deliveries one private gateway may make per second, sustained (then 429; 0: no limit)."),
+    ("limits.private_gateway_delivery_burst", "PoWeb parcel deliveries one private gateway may make in a burst."),
     ("log.level", "Log verbosity: trace, debug, info, warn or error (RUST_LOG wins when set)."),
     ("log.format", "Log line format: text, or json (one object per line)."),
 ];

@@ -17,6 +17,7 @@ use crate::actors::gateway::GatewayContext;
 use crate::actors::identity::GatewayIdentity;
 use crate::actors::load_shield::LoadShield;
 use crate::actors::parcel_router::ParcelRouter;
+use crate::actors::rate_limit::RateLimiter;
 use crate::telemetry::Metrics;
 use registration_limits::RegistrationLimits;
 
@@ -46,6 +47,22 @@ pub struct PowebState {
     pub collections: Arc<collection::CollectionRegistry>,
     /// Rate limits and the signing pool of pre-registration and registration.
     pub registrations: Arc<RegistrationLimits>,
+    /// Parcel deliveries per private gateway; `None` when unlimited.
+    pub deliveries: Option<Arc<RateLimiter<String>>>,
+}
+
+/// Private gateways whose delivery rates are tracked at once (the limiter's memory bound).
+const DELIVERY_RATE_TRACKED_GATEWAYS: usize = 100_000;
+
+fn delivery_limiter(limits: &crate::config::LimitsConfig) -> Option<Arc<RateLimiter<String>>> {
+    let per_second = limits.private_gateway_deliveries_per_second;
+    (per_second > 0).then(|| {
+        Arc::new(RateLimiter::new(
+            per_second.saturating_mul(60),
+            limits.private_gateway_delivery_burst,
+            DELIVERY_RATE_TRACKED_GATEWAYS,
+        ))
+    })
 }
 
 impl PowebState {
@@ -64,6 +81,7 @@ impl PowebState {
             metrics: gateway.metrics.clone(),
             shield: LoadShield::new(gateway.limits.max_in_flight_requests as usize),
             registrations: Arc::new(RegistrationLimits::new(&gateway.limits)),
+            deliveries: delivery_limiter(&gateway.limits),
             collections,
             gateway,
             router,

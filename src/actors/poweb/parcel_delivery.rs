@@ -18,7 +18,7 @@ use crate::protocols::awala::limits::MAX_PARCEL_LENGTH;
 use crate::protocols::error_code::{GatewayErrorCode, HasErrorCode};
 use crate::protocols::poweb::{
     delivery_failure_status, media, parse_countersignature_header, CountersignatureError,
-    DeliveryStep, WWW_AUTHENTICATE,
+    DeliveryStep, PowebEndpoint, WWW_AUTHENTICATE,
 };
 use crate::telemetry::Binding;
 
@@ -63,6 +63,9 @@ pub async fn handle(request: &HttpRequest, payload: Payload, state: &PowebState)
             return unauthorized("parcel delivery countersignature is invalid");
         }
     };
+    if let Some(limited) = rate_limited(state, &pg_id) {
+        return limited;
+    }
     let size = body.len();
     match state
         .router
@@ -97,6 +100,30 @@ fn countersignature(request: &HttpRequest) -> Result<Vec<u8>, CountersignatureEr
         .and_then(|value| value.to_str().ok())
         .ok_or(CountersignatureError::Missing)?;
     parse_countersignature_header(value)
+}
+
+/// `429` with `Retry-After` when `pg_id` is over its delivery rate, counted. Checked once the
+/// countersignature said who it is (one RSA verification) and before the parcel is.
+fn rate_limited(state: &PowebState, pg_id: &str) -> Option<HttpResponse> {
+    let wait = state
+        .deliveries
+        .as_ref()?
+        .check_key(pg_id.to_owned())
+        .err()?;
+    state
+        .metrics
+        .record_rate_limited(Binding::Poweb, PowebEndpoint::DeliverParcel.name());
+    tracing::info!(pg_id, "private gateway over its delivery rate");
+    let code = GatewayErrorCode::RateLimited;
+    let mut response = error(
+        code.http_status(),
+        "too many parcel deliveries; retry later",
+    );
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    Some(response)
 }
 
 fn unauthorized(message: &str) -> HttpResponse {

@@ -1,7 +1,8 @@
 //! Quotas per private gateway against the real binary, driven by the published clients: one
 //! flooded gateway is refused with 507 past its storage quota (e2e/storage-quota.mjs), one
 //! sending to a dead endpoint with 429 past its Internet-bound quota
-//! (e2e/internet-bound-quota.mjs), while another gets through; the refusals are counted.
+//! (e2e/internet-bound-quota.mjs), one posting faster than its delivery rate with 429
+//! (e2e/delivery-rate.mjs), while another gets through; the refusals are counted.
 
 mod support;
 
@@ -91,4 +92,40 @@ fn a_gateway_sending_to_a_dead_endpoint_is_refused_past_its_internet_bound_quota
         ],
     );
     assert!(quota_refusals(&gateway, "internet_bound_pending") >= 3);
+}
+
+#[test]
+fn a_gateway_over_its_delivery_rate_is_refused_and_another_gets_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = GatewayOptions {
+        // No workers: the Internet-bound parcels just wait in the mailbox.
+        roles: Some("poweb".into()),
+        env: vec![
+            (
+                "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERIES_PER_SECOND".into(),
+                "1".into(),
+            ),
+            (
+                "AWALA_LIMITS_PRIVATE_GATEWAY_DELIVERY_BURST".into(),
+                "10".into(),
+            ),
+        ],
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(dir.path(), "gw.example.com", &options);
+    support::node::run_e2e(
+        "e2e/delivery-rate.mjs",
+        &[gateway.port.to_string(), "10".to_owned()],
+        &[
+            "deliveries past the burst refused with 429",
+            "another gateway delivered everything meanwhile",
+        ],
+    );
+    let metrics = support::gateway::request(gateway.admin_port, "GET", "/metrics", &[], b"")
+        .expect("metrics");
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains(r#"gateway_rate_limited_total{binding="poweb",endpoint="deliver_parcel"}"#),
+        "{text}"
+    );
 }
