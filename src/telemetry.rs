@@ -13,13 +13,14 @@
 //! | `gateway_requests_total` | counter | `binding`, `endpoint`, `outcome` | requests handled, by result (`ok`, `client_error`, `unavailable`, `server_error`) |
 //! | `gateway_request_duration_seconds` | histogram | `binding`, `endpoint` | time to answer a request |
 //! | `gateway_parcels_stored_total` | counter | `binding` | parcels durably stored for a private gateway, by the binding they came in on |
-//! | `gateway_parcels_delivered_total` | counter | `outcome` | outbound PoHTTP delivery attempts (`delivered`, `refused`, `retry`, `expired`) |
+//! | `gateway_parcels_delivered_total` | counter | `outcome` | outbound PoHTTP delivery attempts and drops (`delivered`, `refused`, `retry`, `expired`, `dead_lettered`) |
 //! | `gateway_egress_refused_total` | counter | `reason` | outbound deliveries refused by the egress policy, by the range of the address (`loopback`, `private`, `link_local`, `cgnat`, `multicast`, `broadcast`, `documentation`, `benchmarking`, `unspecified`, `site_local`, `discard_only`, `special_purpose`, `reserved`) |
 //! | `gateway_mailbox_depth` | gauge | `queue` | messages waiting in a mailbox |
 //! | `gateway_mailbox_blocked_seconds_total` | counter | `actor` | time senders spent waiting on a full mailbox |
 //! | `gateway_actor_restarts_total` | counter | `actor`, `cause` | supervised restarts (`panic`, `error`, `killed`) |
 //! | `gateway_actor_escalations_total` | counter | `actor` | supervisors that ran out of restarts and handed the failure to their parent |
 //! | `gateway_websocket_connections` | gauge | none | open parcel-collection WebSockets |
+//! | `gateway_collection_sessions` | gauge | none | collection sessions past their handshake (live sessions) |
 //! | `gateway_cargo_unwrapped_total` | counter | `outcome` | cargo processed by the unwrapping worker (`ok`, `invalid`, `undecryptable`) |
 //! | `gateway_errors_total` | counter | `error_type`, `stage` | errors, one typed event each |
 //! | `gateway_rate_limited_total` | counter | `binding`, `endpoint` | requests refused with 429 because their source address (registration) or private gateway (parcel delivery) was over its rate |
@@ -56,6 +57,7 @@ pub const METRIC_NAMES: &[&str] = &[
     QUOTA_REFUSALS_TOTAL,
     PARCEL_BYTES_STORED_TOTAL,
     BACKEND_UP,
+    COLLECTION_SESSIONS,
 ];
 
 pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
@@ -75,6 +77,7 @@ pub const HOUSEKEEPING_DELETED_TOTAL: &str = "gateway_housekeeping_deleted_total
 pub const QUOTA_REFUSALS_TOTAL: &str = "gateway_quota_refusals_total";
 pub const PARCEL_BYTES_STORED_TOTAL: &str = "gateway_parcel_bytes_stored_total";
 pub const BACKEND_UP: &str = "gateway_backend_up";
+pub const COLLECTION_SESSIONS: &str = "gateway_collection_sessions";
 
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
@@ -111,6 +114,7 @@ label_enum!(
         Refused => "refused",
         Retry => "retry",
         Expired => "expired",
+        DeadLettered => "dead_lettered",
     }
 );
 label_enum!(
@@ -173,6 +177,7 @@ pub struct Metrics {
     actor_restarts: IntCounterVec,
     actor_escalations: IntCounterVec,
     websocket_connections: IntGauge,
+    collection_sessions: IntGauge,
     cargo_unwrapped: IntCounterVec,
     errors: IntCounterVec,
     rate_limited: IntCounterVec,
@@ -283,6 +288,11 @@ impl Metrics {
             "Open parcel-collection WebSocket connections.",
         )?;
         registry.register(Box::new(websocket_connections.clone()))?;
+        let collection_sessions = IntGauge::new(
+            COLLECTION_SESSIONS,
+            "Parcel-collection sessions past their handshake.",
+        )?;
+        registry.register(Box::new(collection_sessions.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -295,6 +305,7 @@ impl Metrics {
             actor_restarts,
             actor_escalations,
             websocket_connections,
+            collection_sessions,
             cargo_unwrapped,
             errors,
             rate_limited,
@@ -384,6 +395,11 @@ impl Metrics {
         &self.websocket_connections
     }
 
+    /// The gauge of collection sessions past their handshake.
+    pub fn collection_sessions(&self) -> &IntGauge {
+        &self.collection_sessions
+    }
+
     /// Records one cargo processed by the unwrapping worker.
     pub fn record_cargo_unwrapped(&self, outcome: CargoOutcome) {
         self.cargo_unwrapped
@@ -456,6 +472,7 @@ mod tests {
         metrics.record_actor_restart("collection_session", "panic");
         metrics.record_actor_escalation("cargo_unwrapper");
         metrics.websocket_connections().inc();
+        metrics.collection_sessions().inc();
         metrics.record_cargo_unwrapped(CargoOutcome::Invalid);
         metrics.record_error("ramf_malformed", "pohttp_in");
         metrics.record_rate_limited(Binding::Poweb, "pre_register_node");
@@ -475,6 +492,7 @@ mod tests {
             r#"gateway_actor_restarts_total{actor="collection_session",cause="panic"} 1"#,
             r#"gateway_actor_escalations_total{actor="cargo_unwrapper"} 1"#,
             r#"gateway_websocket_connections 1"#,
+            r#"gateway_collection_sessions 1"#,
             r#"gateway_housekeeping_deleted_total{kind="orphan_body"} 2"#,
             r#"gateway_egress_refused_total{reason="loopback"} 1"#,
             r#"gateway_rate_limited_total{binding="poweb",endpoint="pre_register_node"} 1"#,

@@ -180,6 +180,12 @@ fn dead_letters_are_retried_and_dropped_through_the_cli() {
     let first = letters[0]["message_id"].as_str().expect("an id").to_owned();
     let second = letters[1]["message_id"].as_str().expect("an id").to_owned();
     assert_eq!(letters[0]["body_bytes"], 22, "{letters:?}");
+    let metrics = support::gateway::request(port, "GET", "/metrics", &[], b"").expect("metrics");
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains(r#"gateway_parcels_delivered_total{outcome="dead_lettered"} 2"#),
+        "dead letters are counted as drops:\n{text}"
+    );
 
     // Retried, it goes back to the worker, which dead-letters it again: still two.
     let retried = admin(

@@ -43,6 +43,16 @@ fn gateway_in<'a>(listing: &'a serde_json::Value, id: &str) -> &'a serde_json::V
         .unwrap_or_else(|| panic!("{id} not listed in {listing}"))
 }
 
+/// `gateway_collection_sessions`, as `/metrics` has it.
+fn live_sessions(port: u16) -> i64 {
+    let metrics = support::gateway::request(port, "GET", "/metrics", &[], b"").expect("metrics");
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix("gateway_collection_sessions "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no gateway_collection_sessions in:\n{text}"))
+}
+
 #[test]
 fn private_gateways_are_listed_and_revoked_through_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -78,6 +88,8 @@ fn private_gateways_are_listed_and_revoked_through_the_cli() {
         "{summary}"
     );
 
+    assert_eq!(live_sessions(port), 1);
+
     let outcome = admin(port, &["revoke", revoked]);
     assert_eq!(
         outcome.trim(),
@@ -97,6 +109,7 @@ fn private_gateways_are_listed_and_revoked_through_the_cli() {
         "re-registration refused",
         "other gateway unaffected",
     ]);
+    assert_eq!(live_sessions(port), 0, "the revoked session is gone");
     let again = admin(port, &["revoke", revoked]);
     assert!(again.contains("revoked already"), "{again}");
     let unknown = Command::new(env!("CARGO_BIN_EXE_awala-gateway"))

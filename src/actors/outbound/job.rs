@@ -324,7 +324,11 @@ impl Engine {
     pub async fn dead_letter_id(&self, id: &DeliveryId, reason: &str) -> Settled {
         self.metrics.record_error("undeliverable", STAGE);
         match self.queue.dead_letter(id, reason).await {
-            Ok(()) => Settled::DeadLettered,
+            Ok(()) => {
+                self.metrics
+                    .record_parcel_delivery(DeliveryOutcome::DeadLettered);
+                Settled::DeadLettered
+            }
             Err(error) => self.queue_failure("dead_letter", error),
         }
     }

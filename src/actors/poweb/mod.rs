@@ -71,6 +71,7 @@ impl PowebState {
         let collections = collection::CollectionRegistry::new(
             gateway.limits.max_sockets_per_private_gateway as usize,
             gateway.limits.max_websocket_connections as usize,
+            Some(gateway.metrics.collection_sessions().clone()),
         );
         gateway
             .private_gateways

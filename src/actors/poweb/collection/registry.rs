@@ -51,15 +51,22 @@ pub struct CollectionRegistry {
     /// Sockets upgraded and not yet closed, handshake done or not.
     open: AtomicUsize,
     sessions: Mutex<Sessions>,
+    /// Sessions registered (past their handshake), for `gateway_collection_sessions`.
+    live: Option<prometheus::IntGauge>,
 }
 
 impl CollectionRegistry {
-    pub fn new(max_sockets_per_gateway: usize, max_sockets: usize) -> Arc<Self> {
+    pub fn new(
+        max_sockets_per_gateway: usize,
+        max_sockets: usize,
+        live: Option<prometheus::IntGauge>,
+    ) -> Arc<Self> {
         Arc::new(CollectionRegistry {
             max_sockets_per_gateway,
             max_sockets,
             open: AtomicUsize::new(0),
             sessions: Mutex::new(Sessions::default()),
+            live,
         })
     }
 
@@ -112,6 +119,9 @@ impl CollectionRegistry {
                 .or_default()
                 .insert(id, session.clone());
         }
+        if let Some(live) = &self.live {
+            live.inc();
+        }
         Ok(Registration {
             registry: self.clone(),
             id,
@@ -162,6 +172,9 @@ impl CollectionRegistry {
     }
 
     fn unregister(&self, id: u64, pg_ids: &[String]) {
+        if let Some(live) = &self.live {
+            live.dec();
+        }
         let mut sessions = self.lock();
         for pg_id in pg_ids {
             if let Some(live) = sessions.by_gateway.get_mut(pg_id) {
@@ -228,7 +241,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn limits_sockets_per_gateway_and_frees_them_on_drop() {
-        let registry = CollectionRegistry::new(2, 100);
+        let registry = CollectionRegistry::new(2, 100, None);
         let probe = Probe(Vec::new()).start().recipient();
         let ids = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let first = registry.register(&ids(&["a"]), probe.clone()).expect("1st");
@@ -256,7 +269,7 @@ mod tests {
 
     #[test]
     fn limits_sockets_in_all_from_the_upgrade_and_frees_them_on_drop() {
-        let registry = CollectionRegistry::new(8, 2);
+        let registry = CollectionRegistry::new(8, 2, None);
         let first = registry.admit().expect("1st");
         let _second = registry.admit().expect("2nd");
         assert_eq!(registry.open_connections(), 2);
@@ -271,7 +284,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn close_all_reaches_each_session_once() {
-        let registry = CollectionRegistry::new(4, 100);
+        let registry = CollectionRegistry::new(4, 100, None);
         let addr = Probe(Vec::new()).start();
         let other = Probe(Vec::new()).start();
         let ids = vec!["a".to_string(), "b".to_string()];
