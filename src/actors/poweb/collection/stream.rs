@@ -103,6 +103,9 @@ struct Cursor {
     generation: u64,
     /// Notified sequences below `after_sequence` that this session never listed (module docs).
     missed: BTreeSet<i64>,
+    /// Notified sequences above `after_sequence` when they came: a listing already running may
+    /// pass them without returning them (committed after its read), and then they are missed.
+    announced: BTreeSet<i64>,
 }
 
 impl Cursor {
@@ -160,6 +163,7 @@ impl CollectionStream {
                     at_end: false,
                     generation: 0,
                     missed: BTreeSet::new(),
+                    announced: BTreeSet::new(),
                 })
                 .collect(),
             pending: VecDeque::new(),
@@ -223,8 +227,25 @@ impl CollectionStream {
         }
         // A lag noticed while the listing ran may hide entries the listing missed.
         cursor.at_end = !full_page && cursor.generation == request.generation;
+        let after = cursor.after_sequence;
+        let mut passed = cursor.announced.split_off(&(after + 1));
+        std::mem::swap(&mut passed, &mut cursor.announced);
         self.remember_listed(&entries);
         self.pending.extend(entries);
+        // Announced, now at or below the cursor, and not listed: committed after the listing
+        // read past them, so each is fetched on its own.
+        let owed: Vec<i64> = passed
+            .into_iter()
+            .filter(|sequence| !self.listed.contains(sequence))
+            .collect();
+        if let Some(cursor) = self.cursor_mut(&request.pg_id) {
+            for sequence in owed {
+                cursor.missed.insert(sequence);
+                if cursor.missed.len() > MAX_MISSED {
+                    cursor.missed.pop_first();
+                }
+            }
+        }
     }
 
     fn remember_listed(&mut self, entries: &[ParcelIndexEntry]) {
@@ -261,7 +282,13 @@ impl CollectionStream {
                             cursor.missed.pop_first();
                         }
                     }
-                    Some(sequence) => cursor.notified_max = cursor.notified_max.max(sequence),
+                    Some(sequence) => {
+                        cursor.notified_max = cursor.notified_max.max(sequence);
+                        cursor.announced.insert(sequence);
+                        if cursor.announced.len() > MAX_MISSED {
+                            cursor.announced.pop_first();
+                        }
+                    }
                     // A notice we cannot read: list to be sure.
                     None => cursor.relist(),
                 }

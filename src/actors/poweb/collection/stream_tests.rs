@@ -328,3 +328,25 @@ fn a_point_listing_takes_only_the_entry_it_asked_for() {
     ack_and_delete(&mut stream, &["d6".to_string(), "d7".to_string()]);
     assert!(stream.is_complete());
 }
+
+#[test]
+fn an_entry_announced_during_a_listing_that_passed_it_is_fetched_on_its_own() {
+    // 5 and 6 were numbered at once; the listing read 6 before 5 committed, and 5's notice
+    // arrived while that listing ran, when the cursor was still below it.
+    let mut stream = CollectionStream::new(&["pg".into()], limits(4, 8));
+    let request = stream.next_listing().expect("first listing");
+    stream.on_notification("pg", &notice(5));
+    stream.on_notification("pg", &notice(6));
+    stream.on_listed(&request, page("pg", 6..=6));
+    let first = send_all(&mut stream);
+    assert_eq!(first, ["d6"]);
+    let point = stream.next_listing().expect("5 is owed");
+    assert_eq!((point.after_sequence, point.limit), (4, 1));
+    stream.on_listed(&point, page("pg", 5..=5));
+    let second = send_all(&mut stream);
+    assert_eq!(second, ["d5"]);
+    ack_and_delete(&mut stream, &first);
+    ack_and_delete(&mut stream, &second);
+    assert!(stream.next_listing().is_none());
+    assert!(stream.is_complete());
+}
