@@ -65,6 +65,30 @@ async fn deliver_all(
     (ids, None)
 }
 
+/// Delivers `cargo` alone and checks it was acknowledged, not queued, and counted as an
+/// `error_type` error.
+async fn assert_acked_and_dropped(
+    f: &Fixture,
+    running: &mut Running,
+    cargo: Bytes,
+    error_type: &str,
+) {
+    let (ids, status) = deliver_all(running, vec![delivery("dropped", cargo)]).await;
+    assert!(status.is_none());
+    assert_eq!(ids, ["dropped"]);
+    let depth = f
+        .context
+        .backends
+        .queue
+        .depth(QueueName::IncomingCargo)
+        .await;
+    assert_eq!(depth.expect("depth"), 0);
+    let text = f.context.metrics.encode_text().expect("metrics");
+    let series =
+        format!(r#"gateway_errors_total{{error_type="{error_type}",stage="deliver_cargo"}} 1"#);
+    assert!(text.contains(&series), "{series} missing:\n{text}");
+}
+
 #[tokio::test]
 async fn valid_cargo_is_queued_then_acked_and_invalid_cargo_acked_and_dropped() {
     let f = Fixture::new().await;
@@ -122,20 +146,7 @@ async fn cargo_from_a_gateway_we_did_not_register_is_acked_and_dropped() {
     let cargo =
         Cargo::serialize(&draft, key, &self_issued, &[], HashAlgorithm::Sha256).expect("cargo");
 
-    let (ids, status) =
-        deliver_all(&mut running, vec![delivery("stranger", Bytes::from(cargo))]).await;
-    assert!(status.is_none());
-    assert_eq!(ids, ["stranger"]);
-    let depth = f
-        .context
-        .backends
-        .queue
-        .depth(QueueName::IncomingCargo)
-        .await;
-    assert_eq!(depth.expect("depth"), 0);
-    let text = f.context.metrics.encode_text().expect("metrics");
-    let series = r#"gateway_errors_total{error_type="cargo_invalid",stage="deliver_cargo"} 1"#;
-    assert!(text.contains(series), "{series} missing:\n{text}");
+    assert_acked_and_dropped(&f, &mut running, Bytes::from(cargo), "cargo_invalid").await;
 }
 
 #[tokio::test]
@@ -216,18 +227,5 @@ async fn cargo_from_a_revoked_gateway_is_acked_and_dropped() {
         .expect("revoke");
     let cargo = f.cargo(vec![f.internet_bound_parcel("p")]);
 
-    let (ids, status) = deliver_all(&mut running, vec![delivery("revoked", cargo)]).await;
-    assert!(status.is_none());
-    assert_eq!(ids, ["revoked"]);
-    let depth = f
-        .context
-        .backends
-        .queue
-        .depth(QueueName::IncomingCargo)
-        .await;
-    assert_eq!(depth.expect("depth"), 0);
-    let text = f.context.metrics.encode_text().expect("metrics");
-    let series =
-        r#"gateway_errors_total{error_type="cargo_sender_revoked",stage="deliver_cargo"} 1"#;
-    assert!(text.contains(series), "{series} missing:\n{text}");
+    assert_acked_and_dropped(&f, &mut running, cargo, "cargo_sender_revoked").await;
 }

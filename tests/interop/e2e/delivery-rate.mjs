@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { PoWebClient } from '@relaycorp/relaynet-poweb';
 
 import {
+  deliverOrRefusal,
   ok,
   parcelToInternet,
   privateEndpointBehind,
@@ -27,17 +28,6 @@ async function parcels(sender, count, label) {
   return made;
 }
 
-/** 'accepted', or the refusal's message. */
-async function deliver(gateway, parcel) {
-  try {
-    await poweb.deliverParcel(parcel, gateway.deliverySigner);
-    return 'accepted';
-  } catch (error) {
-    assert.equal(error.name, 'ParcelDeliveryError', `${error}`);
-    return error.message;
-  }
-}
-
 async function main() {
   const flooding = await registerPrivateGateway(poweb);
   const normal = await registerPrivateGateway(poweb);
@@ -45,8 +35,8 @@ async function main() {
   const steady = await parcels(await privateEndpointBehind(normal), 5, 'steady');
 
   const outcomes = await Promise.all([
-    ...flood.map((parcel) => deliver(flooding, parcel)),
-    ...steady.map((parcel) => deliver(normal, parcel)),
+    ...flood.map((parcel) => deliverOrRefusal(poweb, flooding, parcel)),
+    ...steady.map((parcel) => deliverOrRefusal(poweb, normal, parcel)),
   ]);
   const floodOutcomes = outcomes.slice(0, flood.length);
   const accepted = floodOutcomes.filter((outcome) => outcome === 'accepted').length;

@@ -12,6 +12,7 @@ import { PoWebClient } from '@relaycorp/relaynet-poweb';
 
 import { startEndpoint } from './lib/endpoint.mjs';
 import {
+  deliverOrRefusal,
   ok,
   parcelToInternet,
   privateEndpointBehind,
@@ -26,13 +27,7 @@ const EXTRA = 3;
 /** 'accepted', or the refusal's message. */
 async function deliver(gateway, sender, payload) {
   const parcel = await parcelToInternet(sender, '0deadbeef', 'pong.test', payload);
-  try {
-    await poweb.deliverParcel(parcel, gateway.deliverySigner);
-    return 'accepted';
-  } catch (error) {
-    assert.equal(error.name, 'ParcelDeliveryError', `${error}`);
-    return error.message;
-  }
+  return deliverOrRefusal(poweb, gateway, parcel);
 }
 
 async function main() {

@@ -100,6 +100,23 @@ export async function parcelToInternet(sender, recipientId, internetAddress, pay
   return Buffer.from(await parcel.serialize(sender.keyPair.privateKey));
 }
 
+/**
+ * Delivers `parcel` over PoWeb as `privateGateway` with the PoWebClient `client`; resolves with
+ * 'accepted', or with the message of the ParcelDeliveryError the client raised (a 4xx other
+ * than 422: quota and rate refusals).
+ */
+export async function deliverOrRefusal(client, privateGateway, parcel) {
+  try {
+    await client.deliverParcel(parcel, privateGateway.deliverySigner);
+    return 'accepted';
+  } catch (error) {
+    if (error.name !== 'ParcelDeliveryError') {
+      throw error;
+    }
+    return error.message;
+  }
+}
+
 /** Prints an "ok" line per passed check, as the Rust side expects. */
 export function ok(check) {
   console.log(`ok ${check}`);
